@@ -1,0 +1,102 @@
+"""Checks: plain functions over (trace, task) that `assert`; run together they give a Reward.
+
+The same function is a pytest assertion and a reinforcement-learning reward. No pytest, torch or trl
+imports here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from .task import Task
+    from .trace import Trace
+
+Group = Literal["arguments", "process", "outcome"]
+GROUPS: tuple[Group, ...] = ("arguments", "process", "outcome")
+
+
+class CheckBug(Exception):
+    """A check raised something other than AssertionError: a bug in the check, never a score of 0."""
+
+
+@dataclass(frozen=True)
+class Check:
+    """A named, weighted, grouped assertion over a trace."""
+
+    fn: Callable[[Trace, Task], None]
+    group: Group
+    weight: float
+    name: str
+    doc: str = ""
+
+    def __call__(self, trace: Trace, task: Task) -> None:
+        self.fn(trace, task)
+
+
+def check(group: Group, weight: float = 1.0, name: str | None = None) -> Callable[[Callable], Check]:
+    """Declare a check: `@check("outcome", weight=2)` over `def f(trace, task): assert ...`."""
+    if group not in GROUPS:
+        raise ValueError(f"check group must be one of {GROUPS}, not {group!r}")
+    if not weight > 0:
+        raise ValueError(f"check weight must be positive, not {weight!r}")
+
+    def wrap(fn: Callable) -> Check:
+        return Check(fn, group, float(weight), name or fn.__name__, (fn.__doc__ or "").strip())
+
+    return wrap
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    name: str
+    group: Group
+    weight: float
+    held: bool
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class Reward:
+    """The weighted share of checks that held, with every check's outcome."""
+
+    score: float
+    outcomes: tuple[CheckOutcome, ...] = field(default_factory=tuple)
+
+    @property
+    def failures(self) -> list[CheckOutcome]:
+        return [o for o in self.outcomes if not o.held]
+
+    def by_group(self) -> dict[str, float]:
+        """Each group's contribution to the score; the contributions sum to `score`."""
+        total = sum(o.weight for o in self.outcomes) or 1.0
+        return {g: sum(o.weight for o in self.outcomes if o.group == g and o.held) / total for g in GROUPS}
+
+    def explain(self) -> str:
+        lines = [f"reward {self.score:.3f}"]
+        for o in self.failures:
+            first, _, rest = (o.message or "assertion failed").partition("\n")
+            lines.append(f"  FAILED [{o.group} w={o.weight:g}] {o.name}: {first}")
+            lines.extend(f"      {line}" for line in rest.splitlines() if line.strip())
+        return "\n".join(lines)
+
+
+def score(checks: Iterable[Check], trace: Trace, task: Task) -> Reward:
+    """Run every check on the trace; AssertionError means "did not hold", anything else is a CheckBug."""
+    outcomes = []
+    for c in checks:
+        try:
+            c(trace, task)
+        except AssertionError as exc:
+            outcomes.append(CheckOutcome(c.name, c.group, c.weight, False, str(exc) or "assertion failed"))
+        except Exception as exc:
+            raise CheckBug(f"check {c.name!r} raised {type(exc).__name__}: {exc}") from exc
+        else:
+            outcomes.append(CheckOutcome(c.name, c.group, c.weight, True))
+    total = sum(o.weight for o in outcomes)
+    if not total:
+        raise CheckBug("a scenario without checks cannot be scored")
+    held = sum(o.weight for o in outcomes if o.held)
+    return Reward(held / total, tuple(outcomes))

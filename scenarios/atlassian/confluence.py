@@ -1,0 +1,318 @@
+"""Confluence Cloud v2 handlers (plus the v1 route that adds labels): (site, request) -> response."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlencode
+
+from .documents import adf_errors, adf_to_storage, storage_errors, storage_to_adf
+from .http import Request, Response, confluence_error, confluence_v1_error, url
+from .site import FooterComment, Label, Page, Site, Space
+
+V2 = "/wiki/api/v2"
+
+
+def version_json(number: int, when: str, author: str) -> dict[str, Any]:
+    return {"createdAt": when, "message": "", "number": number, "minorEdit": False, "authorId": author}
+
+
+def page_links(p: Page) -> dict[str, str]:
+    return {"webui": f"/spaces/{p.space}/pages/{p.id}", "editui": f"/pages/resumedraft.action?draftId={p.id}",
+            "tinyui": f"/x/{p.id}"}
+
+
+def body_json(p: Page, fmt: str | None) -> dict[str, Any]:
+    if fmt == "storage":
+        return {"storage": {"representation": "storage", "value": p.body}}
+    if fmt == "atlas_doc_format":
+        return {"atlas_doc_format": {"representation": "atlas_doc_format",
+                                     "value": p.adf or storage_to_adf(p.body)}}
+    if fmt in ("view", "export_view", "anonymous_export_view", "styled_view", "editor"):
+        return {fmt: {"representation": fmt, "value": p.body}}
+    return {}
+
+
+def page_json(site: Site, p: Page, fmt: str | None, single: bool = True, labels: bool = False) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "id": p.id, "status": p.status, "title": p.title, "spaceId": p.space, "parentId": p.parent,
+        "parentType": "page" if p.parent else None, "position": p.position, "authorId": p.author,
+        "ownerId": p.author, "lastOwnerId": None, "createdAt": p.created,
+        "version": version_json(p.version, p.updated, p.author), "body": body_json(p, fmt),
+        "_links": page_links(p),
+    }
+    if single:
+        out["_links"]["base"] = url("/wiki")
+    if labels:
+        out["labels"] = {"results": [label_json(site.labels[i]) for i in p.labels],
+                         "meta": {"hasMore": False, "cursor": ""}, "_links": {"self": f"{V2}/pages/{p.id}/labels"}}
+    return out
+
+
+def label_json(label: Label) -> dict[str, Any]:
+    return {"id": label.id, "name": label.name, "prefix": label.prefix}
+
+
+def space_json(s: Space) -> dict[str, Any]:
+    return {"id": s.id, "key": s.key, "name": s.name, "type": s.type, "status": s.status, "authorId": s.author,
+            "createdAt": s.created, "homepageId": s.homepage,
+            "description": {"plain": {"representation": "plain", "value": s.description}},
+            "_links": {"webui": f"/spaces/{s.key}"}}
+
+
+def listing(req: Request, items: list[Any], render: Callable[[Any], dict[str, Any]]) -> Response:
+    """A cursor page of results with `_links.next` and the `Link` header, as v2 list endpoints answer."""
+    limit = req.query.get("limit", 25)
+    if not 1 <= limit <= 250:
+        raise confluence_error(400, "limit must be between 1 and 250")
+    start = 0
+    if req.query.get("cursor"):
+        try:
+            start = int(base64.urlsafe_b64decode(str(req.query["cursor"]).encode()).decode())
+        except (ValueError, UnicodeError):
+            raise confluence_error(400, "Invalid cursor") from None
+    page = items[start:start + limit]
+    links: dict[str, str] = {"base": url("/wiki")}
+    headers: dict[str, str] = {}
+    if start + limit < len(items):
+        cursor = base64.urlsafe_b64encode(str(start + limit).encode()).decode()
+        query = {k: ",".join(map(str, v)) if isinstance(v, list) else v for k, v in req.query.items()
+                 if k != "cursor"}
+        links["next"] = f"{req.path}?{urlencode({**query, 'cursor': cursor})}"
+        headers["Link"] = f'<{links["next"]}>; rel="next", <{links["base"]}>; rel="base"'
+    return Response(200, {"results": [render(i) for i in page], "_links": links}, headers)
+
+
+def find_page(site: Site, page_id: str) -> Page:
+    page = site.pages.get(page_id)
+    if page is None or page.status not in ("current", "archived", "draft"):
+        raise confluence_error(404, None)
+    return page
+
+
+def read_body(body: Any) -> tuple[str, str | None]:
+    """(storage value, ADF value if written in ADF) of a PageBodyWrite or PageNestedBodyWrite."""
+    if isinstance(body, dict) and "representation" not in body and len(body) == 1:
+        body = next(iter(body.values()))
+    if not isinstance(body, dict) or not isinstance(body.get("value"), str):
+        raise confluence_error(400, "body must have a representation and a string value")
+    representation, value = body.get("representation"), body["value"]
+    if representation == "storage":
+        problem = storage_errors(value)
+        if problem:
+            raise confluence_error(400, problem)
+        return value, None
+    if representation == "atlas_doc_format":
+        try:
+            doc = json.loads(value)
+        except ValueError:
+            raise confluence_error(400, "atlas_doc_format value is not valid JSON") from None
+        problem = adf_errors(doc)
+        if problem:
+            raise confluence_error(400, f"Invalid atlas_doc_format: {problem}")
+        return adf_to_storage(doc), value
+    if representation == "wiki":
+        from html import escape
+
+        return "".join(f"<p>{escape(line, quote=False)}</p>" for line in value.splitlines() if line.strip()), None
+    raise confluence_error(400, "body representation must be one of storage, atlas_doc_format, wiki")
+
+
+def check_title(site: Site, space: str, title: Any, exclude: str | None = None) -> str:
+    if not isinstance(title, str) or not title.strip():
+        raise confluence_error(400, "Title is required for a published page.")
+    if len(title) > 255:
+        raise confluence_error(400, "Title cannot be longer than 255 characters.")
+    for p in site.pages.values():
+        if p.space == space and p.status == "current" and p.title == title and p.id != exclude:
+            raise confluence_error(400, "A page with this title already exists: A page already exists with "
+                                        "the same TITLE in this space")
+    return title
+
+
+def create_page(site: Site, req: Request) -> Response:
+    b = req.body
+    space = site.spaces.get(str(b["spaceId"]))
+    if space is None:
+        raise confluence_error(404, "Space not found, or you do not have permission to create a page in it.")
+    status = b.get("status", "current")
+    title = check_title(site, space.id, b.get("title")) if status == "current" else str(b.get("title") or "")
+    if req.query.get("root-level") and b.get("parentId"):
+        raise confluence_error(400, "parentId cannot be set for a root-level page.")
+    parent = None if req.query.get("root-level") else b.get("parentId") or space.homepage
+    if parent is not None:
+        page = site.pages.get(str(parent))
+        if page is None or page.space != space.id:
+            raise confluence_error(404, f"Parent page {parent} was not found in space {space.key}.")
+    storage, adf = read_body(b.get("body", {"representation": "storage", "value": ""}))
+    when = site.tick()
+    siblings = sum(1 for p in site.pages.values() if p.parent == parent)
+    page = Page(site.new_id(), space.id, title, parent, storage, site.myself, when, when, status=status,
+                adf=adf, position=siblings)
+    site.pages[page.id] = page
+    return Response(200, page_json(site, page, "storage"))
+
+
+def get_pages(site: Site, req: Request) -> Response:
+    q = req.query
+    pages = [p for p in site.pages.values() if p.status in (q.get("status") or ["current", "archived"])]
+    if q.get("id"):
+        pages = [p for p in pages if int(p.id) in q["id"]]
+    if q.get("space-id"):
+        pages = [p for p in pages if int(p.space) in q["space-id"]]
+    if q.get("title"):
+        pages = [p for p in pages if p.title == q["title"]]
+    return listing(req, sort_pages(pages, q.get("sort")), lambda p: page_json(site, p, q.get("body-format"),
+                                                                              single=False))
+
+
+def sort_pages(pages: list[Page], order: str | None) -> list[Page]:
+    if not order:
+        return pages
+    key = order.lstrip("-")
+    keys = {"id": lambda p: int(p.id), "title": lambda p: p.title, "created-date": lambda p: p.created,
+            "modified-date": lambda p: p.updated}
+    return sorted(pages, key=keys.get(key, keys["id"]), reverse=order.startswith("-"))
+
+
+def get_page(site: Site, req: Request) -> Response:
+    page = find_page(site, req.params["id"])
+    return Response(200, page_json(site, page, req.query.get("body-format"), labels=bool(
+        req.query.get("include-labels"))))
+
+
+def update_page(site: Site, req: Request) -> Response:
+    page = find_page(site, req.params["id"])
+    b = req.body
+    if str(b["id"]) != page.id:
+        raise confluence_error(400, "The page id in the body does not match the id in the path.")
+    if b.get("spaceId") is not None and str(b["spaceId"]) != page.space:
+        raise confluence_error(400, "Moving a page to another space is not supported.")
+    version = b["version"].get("number")
+    if not isinstance(version, int):
+        raise confluence_error(400, "version.number is required.")
+    if version != page.version + 1:
+        raise confluence_error(409, f"Version must be incremented on update. Current version is: {page.version}")
+    title = check_title(site, page.space, b["title"], exclude=page.id) if b["status"] == "current" else b["title"]
+    parent = page.parent
+    if b.get("parentId") is not None:
+        parent = str(b["parentId"])
+        target = site.pages.get(parent)
+        if target is None or target.space != page.space:
+            raise confluence_error(404, f"Parent page {parent} was not found in this space.")
+        ancestor: str | None = parent
+        while ancestor is not None:
+            if ancestor == page.id:
+                raise confluence_error(400, "A page cannot be moved under itself or its descendants.")
+            ancestor = site.pages[ancestor].parent
+    storage, adf = read_body(b["body"])
+    page.title, page.parent, page.body, page.adf, page.status = title, parent, storage, adf, b["status"]
+    page.version += 1
+    page.updated = site.tick()
+    return Response(200, page_json(site, page, "storage"))
+
+
+def get_spaces(site: Site, req: Request) -> Response:
+    q = req.query
+    spaces = sorted(site.spaces.values(), key=lambda s: int(s.id))
+    if q.get("keys"):
+        spaces = [s for s in spaces if s.key in q["keys"]]
+    if q.get("ids"):
+        spaces = [s for s in spaces if int(s.id) in q["ids"]]
+    return listing(req, spaces, space_json)
+
+
+def get_space(site: Site, req: Request) -> Response:
+    space = site.spaces.get(req.params["id"])
+    if space is None:
+        raise confluence_error(404, None)
+    return Response(200, space_json(space))
+
+
+def direct_children(site: Site, req: Request) -> Response:
+    page = find_page(site, req.params["id"])
+    kids = sorted((p for p in site.pages.values() if p.parent == page.id and p.status == "current"),
+                  key=lambda p: p.position)
+    return listing(req, kids, lambda p: {"id": p.id, "status": p.status, "title": p.title, "type": "page",
+                                         "spaceId": p.space, "childPosition": p.position})
+
+
+def page_labels(site: Site, req: Request) -> Response:
+    page = find_page(site, req.params["id"])
+    return listing(req, [site.labels[i] for i in page.labels], label_json)
+
+
+def add_labels(site: Site, req: Request) -> Response:
+    page = site.pages.get(req.params["id"])
+    if page is None or not req.params["id"].isdigit():
+        raise confluence_v1_error(404, f"No content found with id: ContentId{{id={req.params['id']}}}")
+    items = req.body if isinstance(req.body, list) else [req.body]
+    names = []
+    for item in items:
+        if not isinstance(item, dict) or not isinstance(item.get("name"), str) or "prefix" not in item:
+            raise confluence_v1_error(400, "Each label needs a 'prefix' and a 'name'.")
+        name = item["name"].strip().lower()
+        if item["prefix"] not in ("global", "my", "team"):
+            raise confluence_v1_error(400, f"Invalid label prefix: {item['prefix']}")
+        if not name or len(name) > 255 or any(c in name for c in " :;,.?&[]()#^*@!"):
+            raise confluence_v1_error(400, f"Invalid label name: '{item['name']}'")
+        names.append(name)
+    if len(set(names) | {site.labels[i].name for i in page.labels}) > 500:
+        raise confluence_v1_error(400, "The content would have too many labels.")
+    for name in dict.fromkeys(names):
+        label = site.label_named(name)
+        if label is None:
+            label = Label(site.new_id(), name)
+            site.labels[label.id] = label
+        if label.id not in page.labels:
+            page.labels.append(label.id)
+    results = [{**label_json(site.labels[i]), "label": site.labels[i].name} for i in page.labels]
+    return Response(200, {"results": results, "start": 0, "limit": 200, "size": len(results),
+                          "_links": {"self": url(f"/wiki/rest/api/content/{page.id}/label"),
+                                     "base": url("/wiki"), "context": "/wiki"}})
+
+
+def comment_json(c: FooterComment, fmt: str | None, single: bool = False) -> dict[str, Any]:
+    body = {"storage": {"representation": "storage", "value": c.body}} if fmt == "storage" else (
+        {"atlas_doc_format": {"representation": "atlas_doc_format", "value": storage_to_adf(c.body)}}
+        if fmt == "atlas_doc_format" else {})
+    out = {"id": c.id, "status": "current", "title": "", "pageId": c.page,
+           "version": version_json(c.version, c.created, c.author), "body": body,
+           "_links": {"webui": f"/pages/{c.page}?focusedCommentId={c.id}"}}
+    if single:
+        out["_links"]["base"] = url("/wiki")
+    return out
+
+
+def footer_comments(site: Site, req: Request) -> Response:
+    page = find_page(site, req.params["id"])
+    return listing(req, page.comments, lambda c: comment_json(c, req.query.get("body-format")))
+
+
+def create_footer_comment(site: Site, req: Request) -> Response:
+    b = req.body
+    if not b.get("pageId"):
+        raise confluence_error(400, "A footer comment needs a pageId (replies and other containers are not "
+                                    "supported by this site).")
+    page = site.pages.get(str(b["pageId"]))
+    if page is None or page.status != "current":
+        raise confluence_error(404, "The page was not found.")
+    if "body" not in b:
+        raise confluence_error(400, "body is required.")
+    storage, _ = read_body(b["body"])
+    if not storage:
+        raise confluence_error(400, "The comment body cannot be empty.")
+    comment = FooterComment(site.new_id(), page.id, storage, site.myself, site.tick())
+    page.comments.append(comment)
+    return Response(201, comment_json(comment, "storage", single=True),
+                    {"location": url(f"{V2}/footer-comments/{comment.id}")})
+
+
+HANDLERS: dict[str, Callable[[Site, Request], Response]] = {
+    "createPage": create_page, "getPages": get_pages, "getPageById": get_page, "updatePage": update_page,
+    "getSpaces": get_spaces, "getSpaceById": get_space, "getPageDirectChildren": direct_children,
+    "getPageLabels": page_labels, "addLabelsToContent": add_labels, "getPageFooterComments": footer_comments,
+    "createFooterComment": create_footer_comment,
+}

@@ -1,0 +1,161 @@
+"""The official OpenAPI documents (the subsets in specs/), as operations with compiled validators.
+
+OpenAPI 3.0 schemas are JSON Schema draft-04 plus a few keywords. Two conversions make them checkable by
+jsonschema, both recorded here because they are choices:
+
+- `nullable: true` becomes a union with `null`;
+- `oneOf` becomes `anyOf`: Atlassian's alternatives overlap (for example `PageBodyWrite` and
+  `PageNestedBodyWrite` are both objects with no required property), so a literal `oneOf` would reject
+  every body the real service accepts. Handlers check the chosen alternative themselves.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft4Validator
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT4
+
+SPECS = Path(__file__).parent / "specs"
+
+# Where each document's paths live on the site.
+PREFIX = {"jira-v3": "", "confluence-v2": "/wiki/api/v2", "confluence-v1": ""}
+# POST operations that only read.
+READ_ONLY_POSTS = {"searchAndReconsileIssuesUsingJqlPost"}
+
+
+def _convert(node: Any, urn: str) -> Any:
+    """Make an OpenAPI schema a JSON Schema, with local `$ref`s made absolute (`urn:<document>#/...`)."""
+    if isinstance(node, list):
+        return [_convert(v, urn) for v in node]
+    if not isinstance(node, dict):
+        return node
+    out = {("anyOf" if k == "oneOf" else k): _convert(v, urn) for k, v in node.items() if k != "nullable"}
+    if isinstance(out.get("$ref"), str) and out["$ref"].startswith("#"):
+        out["$ref"] = urn + out["$ref"]
+    if node.get("nullable"):
+        if isinstance(out.get("type"), str):
+            out["type"] = [out["type"], "null"]
+            if "enum" in out:
+                out["enum"] = [*out["enum"], None]
+        else:
+            out = {"anyOf": [{"type": "null"}, out]}
+    return out
+
+
+@dataclass(frozen=True)
+class Parameter:
+    name: str
+    location: str  # "path" | "query"
+    required: bool
+    schema: dict[str, Any]
+    description: str
+
+
+@dataclass
+class Operation:
+    id: str
+    document: str
+    method: str
+    path: str  # full path on the site, with {placeholders}
+    summary: str
+    description: str
+    parameters: list[Parameter]
+    body_schema: dict[str, Any] | None
+    body_required: bool
+    responses: dict[str, dict[str, Any] | None]
+    pattern: re.Pattern[str] = field(repr=False, default=re.compile(""))
+
+    @property
+    def write(self) -> bool:
+        return self.method != "GET" and self.id not in READ_ONLY_POSTS
+
+
+class Spec:
+    """Every served operation of the three documents, by operationId, with compiled validators."""
+
+    def __init__(self) -> None:
+        self.documents: dict[str, dict[str, Any]] = {}
+        resources = []
+        for name in PREFIX:
+            doc = _convert(json.loads((SPECS / f"{name}.subset.json").read_text()), f"urn:{name}")
+            self.documents[name] = doc
+            resources.append((f"urn:{name}", Resource.from_contents(doc, default_specification=DRAFT4)))
+        adf = json.loads((SPECS / "adf-schema.json").read_text())
+        resources.append(("urn:adf", Resource.from_contents(adf, default_specification=DRAFT4)))
+        self.registry = Registry().with_resources(resources)
+        self.adf = Draft4Validator(adf, registry=self.registry)
+        self.operations: dict[str, Operation] = {}
+        for name, doc in self.documents.items():
+            for path, item in doc["paths"].items():
+                shared = item.get("parameters", [])
+                for method, op in item.items():
+                    if method != "parameters":
+                        self.operations[op["operationId"]] = self._operation(name, path, method, op, shared)
+
+    def _resolve(self, document: str, node: dict[str, Any]) -> dict[str, Any]:
+        while "$ref" in node:
+            node = self.registry.resolver().lookup(node["$ref"]).contents
+        return node
+
+    def _operation(self, document: str, path: str, method: str, op: dict, shared: list) -> Operation:
+        params = []
+        for raw in [*shared, *op.get("parameters", [])]:
+            p = self._resolve(document, raw)
+            if p["in"] in ("path", "query"):
+                params.append(
+                    Parameter(p["name"], p["in"], bool(p.get("required")), self._resolve(document, p.get("schema", {})),
+                              p.get("description", ""))
+                )
+        body, body_required = None, False
+        if "requestBody" in op:
+            rb = self._resolve(document, op["requestBody"])
+            body = rb.get("content", {}).get("application/json", {}).get("schema")
+            body_required = bool(rb.get("required"))
+        responses = {
+            code: (r.get("content") or {}).get("application/json", {}).get("schema")
+            for code, r in op["responses"].items()
+        }
+        full = PREFIX[document] + path
+        pattern = re.compile("^" + re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(full)) + "$")
+        return Operation(op["operationId"], document, method.upper(), full, op.get("summary", ""),
+                         op.get("description", ""), params, body, body_required, responses, pattern)
+
+    @cache  # noqa: B019 - one Spec per process
+    def validator(self, document: str, schema_json: str) -> Draft4Validator:
+        """A compiled validator for a schema (given as JSON text) inside `document`."""
+        schema = json.loads(schema_json)
+        return Draft4Validator(schema, registry=self.registry)
+
+    def body_validator(self, op: Operation) -> Draft4Validator | None:
+        if op.body_schema is None:
+            return None
+        return self.validator(op.document, json.dumps(op.body_schema, sort_keys=True))
+
+    def response_validator(self, op: Operation, status: int) -> Draft4Validator | None:
+        schema = op.responses.get(str(status))
+        if not schema:
+            return None
+        return self.validator(op.document, json.dumps(schema, sort_keys=True))
+
+    def match(self, method: str, path: str) -> tuple[Operation | None, dict[str, str], bool]:
+        """The operation serving (method, path), its path parameters, and whether the path exists at all."""
+        path_known = False
+        for op in self.operations.values():
+            m = op.pattern.match(path)
+            if m:
+                path_known = True
+                if op.method == method:
+                    return op, m.groupdict(), True
+        return None, {}, path_known
+
+
+@cache
+def spec() -> Spec:
+    return Spec()

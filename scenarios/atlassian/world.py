@@ -1,0 +1,207 @@
+"""A World: one simulated site for one rollout. Requests in, API-shaped responses out, every call recorded.
+
+`request(method, path, query, body)` is the HTTP-level core; `call(name, arguments)` is the tool layer on
+top of it. Nothing a model sends makes either raise: bad input gets the 4xx the real service gives.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from jsonschema.exceptions import best_match
+
+from pytest_rlvr.trace import ToolResult
+
+from . import catalog, confluence, jira
+from .generate import generate
+from .http import ApiError, Request, Response, document_of, error_for
+from .openapi import Operation, spec
+from .site import Site, diff
+
+HANDLERS = {**jira.HANDLERS, **confluence.HANDLERS}
+MAX_BODY = 5 * 1024 * 1024  # Confluence's documented request limit; Jira's is of the same order
+
+
+class ConformanceError(AssertionError):
+    """A response that breaks the official response schema: a bug in the simulator."""
+
+
+class World:
+    """A fresh site (from a seed or a prepared Site) and the tools offered on it."""
+
+    check_responses = False  # tests turn this on: every response is validated against the spec
+
+    def __init__(self, site: Site | int, tools: tuple[str, ...] | list[str] = catalog.ALL_TOOLS) -> None:
+        self.site = generate(site) if isinstance(site, int) else site.clone()
+        self.tools = tuple(tools)
+        self.initial = self.site.snapshot()
+        self.log: list[dict[str, Any]] = []
+
+    # -- HTTP level ------------------------------------------------------------------------------------------
+    def request(self, method: str, path: str, query: Mapping[str, Any] | None = None, body: Any = None,
+                raw_body: str | None = None) -> Response:
+        """Answer one request. `raw_body` is the body as text when it has not been parsed yet."""
+        method = method.upper()
+        path = path.split("?", 1)[0].rstrip("/") or "/"
+        op, params, known = spec().match(method, path)
+        document = document_of(path)
+        try:
+            if op is None:
+                if known:
+                    raise error_for(document, 405, f"Method {method} is not allowed on {path}.")
+                raise error_for(document, 404, f"No API operation at {path}.")
+            if raw_body is not None:
+                body = self._parse_body(op, raw_body)
+            response = self._dispatch(op, params, dict(query or {}), body)
+        except ApiError as exc:
+            response = exc.response
+        except Exception as exc:  # a bug in a handler: answered as the real service would, and logged loudly
+            response = Response(500, {"errorMessages": [f"Internal server error: {type(exc).__name__}: {exc}"],
+                                      "errors": {}})
+        if response.body is not None:
+            response.headers.setdefault("Content-Type", "application/json;charset=UTF-8")
+        self.log.append({"operation": op.id if op else None, "method": method, "path": path,
+                         "status": response.status})
+        if self.check_responses and op is not None:
+            self._conform(op, response)
+        return response
+
+    def _parse_body(self, op: Operation, raw: str) -> Any:
+        if len(raw) > MAX_BODY:
+            raise error_for(op.document, 413, "The request is too large in size (over 5 MB).")
+        if not raw.strip():
+            return None
+        try:
+            return json.loads(raw)
+        except ValueError as exc:
+            raise error_for(op.document, 400, f"Unexpected character in the request body: {exc}") from None
+
+    def _dispatch(self, op: Operation, params: dict[str, str], query: dict[str, Any], body: Any) -> Response:
+        for p in op.parameters:
+            if p.location == "path":
+                schema = p.schema
+                if schema.get("type") == "integer" and not params[p.name].isdigit():
+                    raise error_for(op.document, 400, f"The path parameter '{p.name}' must be a number, "
+                                                      f"not '{params[p.name]}'.")
+            elif p.name in query:
+                query[p.name] = coerce(query[p.name], p.schema, p.name, op)
+            elif p.required:
+                raise error_for(op.document, 400, f"The query parameter '{p.name}' is required.")
+        if op.body_schema is not None:
+            if body is None:
+                if op.body_required:
+                    raise error_for(op.document, 400, "The request body is missing.")
+                body = {}
+            elif len(json.dumps(body)) > MAX_BODY:
+                raise error_for(op.document, 413, "The request is too large in size (over 5 MB).")
+            validator = spec().body_validator(op)
+            error = best_match(validator.iter_errors(body)) if validator else None
+            if error is not None:
+                where = "/".join(str(p) for p in error.absolute_path)
+                name = str(error.absolute_path[0]) if error.absolute_path else None
+                raise error_for(op.document, 400, f"Invalid request body{' at /' + where if where else ''}: "
+                                                  f"{error.message[:300]}", name)
+        return HANDLERS[op.id](self.site, Request(op.method, op.path, query, body, params))
+
+    def _conform(self, op: Operation, response: Response) -> None:
+        validator = spec().response_validator(op, response.status)
+        if validator is None:
+            return
+        error = best_match(validator.iter_errors(response.body))
+        if error is not None:
+            raise ConformanceError(f"{op.id} {response.status} breaks the spec at "
+                                   f"/{'/'.join(map(str, error.absolute_path))}: {error.message[:300]}")
+
+    # -- tool level ------------------------------------------------------------------------------------------
+    def call(self, name: str, arguments: str | Mapping[str, Any], call_id: str = "") -> ToolResult:
+        """Execute a tool call from a model; rejected calls are answered, recorded, and change nothing."""
+        raw = arguments if isinstance(arguments, str) else json.dumps(arguments)
+        if name not in self.tools:
+            document = "jira-v3"
+            status, body, error, op = 404, {"errorMessages": [
+                f"Unknown tool '{name[:100]}'. The tools are: {', '.join(self.tools)}."], "errors": {}}, \
+                "unknown_tool", None
+        else:
+            tool = catalog.tool(name)
+            op = tool.operation
+            document = op.document
+            status, body, error = self._tool(tool, arguments)
+        result = ToolResult(call_id=call_id, name=name, status=status, body=body,
+                            content=render(status, body), error=error,
+                            write=bool(op and op.write), operation=op.id if op else None,
+                            request=None if error else {"raw": raw[:2000]})
+        del document
+        return result
+
+    def _tool(self, tool: catalog.Tool, arguments: str | Mapping[str, Any]) -> tuple[int, Any, str | None]:
+        document = tool.operation.document
+        if isinstance(arguments, str):
+            if len(arguments) > MAX_BODY:
+                e = error_for(document, 413, "The request is too large in size (over 5 MB).").response
+                return e.status, e.body, "invalid_arguments"
+            try:
+                arguments = json.loads(arguments) if arguments.strip() else {}
+            except ValueError as exc:
+                e = error_for(document, 400, f"The arguments are not valid JSON: {exc}").response
+                return e.status, e.body, "invalid_json"
+        if not isinstance(arguments, Mapping):
+            e = error_for(document, 400, "The arguments must be a JSON object.").response
+            return e.status, e.body, "invalid_json"
+        arguments = dict(arguments)
+        problem = tool.argument_error(arguments)
+        if problem:
+            e = error_for(document, 400, problem[1], problem[0] or None).response
+            return e.status, e.body, "invalid_arguments"
+        path, query, body = tool.request(arguments)
+        response = self.request(tool.operation.method, path, query, body)
+        return response.status, response.body, None
+
+    # -- state ---------------------------------------------------------------------------------------------
+    def snapshot(self) -> dict[str, Any]:
+        return self.site.snapshot()
+
+    def state_diff(self) -> dict[str, Any]:
+        return diff(self.initial, self.snapshot())
+
+
+def coerce(value: Any, schema: dict[str, Any], name: str, op: Operation) -> Any:
+    """A query value (text from a URL, or JSON from a tool call) as the type its parameter declares."""
+    kind = schema.get("type")
+    try:
+        if kind == "array":
+            items = value if isinstance(value, list) else [v for v in str(value).split(",") if v != ""]
+            return [coerce(v, schema.get("items", {}), name, op) for v in items]
+        if isinstance(value, list | dict):
+            raise ValueError
+        if kind == "integer":
+            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+                raise ValueError
+            number = int(value)
+            if "maximum" in schema and number > schema["maximum"]:
+                raise error_for(op.document, 400, f"Parameter '{name}' must not exceed the limit "
+                                                  f"'{schema['maximum']}'")
+            return number
+        if kind == "boolean":
+            if isinstance(value, bool):
+                return value
+            if str(value).lower() in ("true", "false"):
+                return str(value).lower() == "true"
+            raise ValueError
+        text = value if isinstance(value, str) else json.dumps(value)
+        if "enum" in schema and text not in schema["enum"]:
+            raise error_for(op.document, 400, f"Invalid value '{text[:100]}' for parameter '{name}'; expected "
+                                              f"one of: {', '.join(map(str, schema['enum']))}.")
+        return text
+    except (ValueError, TypeError, OverflowError):
+        raise error_for(op.document, 400, f"Invalid value for parameter '{name}': expected "
+                                          f"{kind or 'a string'}.") from None
+
+
+def render(status: int, body: Any) -> str:
+    """What the model reads: the status and the JSON body, compact."""
+    out: dict[str, Any] = {"status": status}
+    if body is not None:
+        out["body"] = body
+    return json.dumps(out, separators=(",", ":"), ensure_ascii=False)
