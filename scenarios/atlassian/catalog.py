@@ -69,10 +69,16 @@ def _flat(schema: dict[str, Any], op: Operation) -> dict[str, Any]:
     for combo in ("allOf", "anyOf"):
         if combo in schema and "type" not in schema:
             return _flat(schema[combo][0], op)
-    kind = schema.get("type", "object" if "properties" in schema else "string")
+    # An untyped schema takes any value; the model is shown `object` where the value is a document (Jira's
+    # comment body: "The comment text in Atlassian Document Format"), else `string`.
+    kind = schema.get("type", "object" if "properties" in schema or "Document Format" in
+                      schema.get("description", "") else "string")
+    nullable = isinstance(kind, list) and "null" in kind
     if isinstance(kind, list):
         kind = next(k for k in kind if k != "null")
     out: dict[str, Any] = {"type": "number" if kind == "number" else kind}
+    if nullable:
+        out["nullable"] = True  # as transformers' get_json_schema renders `X | None`
     if kind == "array":
         out["items"] = _flat(schema.get("items", {}), op)
     if "enum" in schema and kind in ("string", "integer"):
@@ -143,7 +149,7 @@ class Tool:
             value = arguments[a.name]
             if a.location == "path":
                 path = path.replace("{" + a.spec_name + "}", _url_part(value))
-                if a.spec_name in self.body_names:
+                if a.spec_name in _body_properties(self.name):  # updatePage: the id in the path and the body
                     body[a.spec_name] = value
             elif a.location == "query":
                 query[a.spec_name] = value
@@ -156,6 +162,16 @@ class Tool:
     @property
     def body_names(self) -> set[str]:
         return {a.spec_name for a in self.arguments if a.location == "body"}
+
+
+@cache
+def _body_properties(name: str) -> frozenset[str]:
+    """The top-level properties of an operation's request body schema."""
+    body = spec().operations[name].body_schema or {}
+    resolver = spec().registry.resolver()
+    while "$ref" in body:
+        body = resolver.lookup(body["$ref"]).contents
+    return frozenset(body.get("properties") or ())
 
 
 def _url_part(value: Any) -> str:
@@ -228,8 +244,10 @@ def tool(name: str) -> Tool:
 
 @cache
 def _validator(name: str) -> Draft202012Validator:
-    schema = {**tool(name).parameters, "additionalProperties": False}
-    return Draft202012Validator(schema)
+    parameters = tool(name).parameters
+    properties = {n: {**s, "type": [s["type"], "null"]} if s.get("nullable") else s
+                  for n, s in parameters["properties"].items()}
+    return Draft202012Validator({**parameters, "properties": properties, "additionalProperties": False})
 
 
 def definitions(names: list[str] | tuple[str, ...]) -> list[dict[str, Any]]:

@@ -38,11 +38,13 @@ def body_json(p: Page, fmt: str | None) -> dict[str, Any]:
 def page_json(site: Site, p: Page, fmt: str | None, single: bool = True, labels: bool = False) -> dict[str, Any]:
     out: dict[str, Any] = {
         "id": p.id, "status": p.status, "title": p.title, "spaceId": p.space, "parentId": p.parent,
-        "parentType": "page" if p.parent else None, "position": p.position, "authorId": p.author,
+        "parentType": "page", "position": p.position, "authorId": p.author,
         "ownerId": p.author, "lastOwnerId": None, "createdAt": p.created,
         "version": version_json(p.version, p.updated, p.author), "body": body_json(p, fmt),
         "_links": page_links(p),
     }
+    if p.parent is None:  # a root page: the schema types both as non-null strings, so they are left out
+        del out["parentId"], out["parentType"]
     if single:
         out["_links"]["base"] = url("/wiki")
     if labels:

@@ -371,20 +371,17 @@ class _Parser:
         else:
             raise self.fail("operator", _VALID_OPS)
         is_list = self.peek().kind == "("
-        items = [self.value()] if not is_list else self.value_list()
+        items = [self.value(skip=is_list)]
+        while is_list and self.peek().kind == ",":
+            items.append(self.value(skip=True))
+        if is_list:
+            self.expect(")")
         return self.defer(lambda: self.build(name, op, items, is_list), Clause("", op, ()))
 
-    def value_list(self) -> list[_Tok]:
-        self.take()
-        items = [self.value()]
-        while self.peek().kind == ",":
+    def value(self, skip: bool = False) -> _Tok:
+        """A literal, ``EMPTY``/``NULL`` or ``function()`` (kind lit, empty or func), after a skipped token."""
+        if skip:
             self.take()
-            items.append(self.value())
-        self.expect(")")
-        return items
-
-    def value(self) -> _Tok:
-        """A literal, ``EMPTY``/``NULL``, or a call ``name()``; returned with kind lit, empty or func."""
         tok = self.peek()
         if self.take_kw("empty", "null"):
             return tok._replace(kind="empty")
@@ -401,7 +398,7 @@ class _Parser:
         keys: list[tuple[str, bool]] = []
         while True:
             name = self.field_name()
-            field = self.defer(lambda name=name: self.sort_field(name), "")
+            field = self.defer(lambda name=name: self.field(name, sorting=True), "")
             keys.append((field, self.take_kw("asc", "desc") == "desc"))
             if len(keys) > MAX_ORDER_FIELDS:
                 raise JqlError(f"Error in the JQL Query: ORDER BY accepts at most {MAX_ORDER_FIELDS} fields.")
@@ -410,18 +407,17 @@ class _Parser:
             self.take()
 
     # Validation (reported through ``defer``).
-    def sort_field(self, name: str) -> str:
+    @staticmethod
+    def field(name: str, sorting: bool = False) -> str:
         field = _canonical(name)
         if field is None:
             raise JqlError(f"Field '{name}' does not exist or you do not have permission to view it.")
-        if field in _UNSORTABLE:
+        if sorting and field in _UNSORTABLE:
             raise JqlError(f"Field '{name}' does not support sorting.")
         return field
 
     def build(self, name: str, op: str, items: list[_Tok], is_list: bool) -> Clause:
-        field = _canonical(name)
-        if field is None:
-            raise JqlError(f"Field '{name}' does not exist or you do not have permission to view it.")
+        field = self.field(name)
         kind = _FIELDS[field]
         if op not in _OPS[kind]:
             raise JqlError(f"The operator '{op}' is not supported by the '{name}' field.")

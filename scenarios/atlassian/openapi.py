@@ -28,6 +28,9 @@ SPECS = Path(__file__).parent / "specs"
 PREFIX = {"jira-v3": "", "confluence-v2": "/wiki/api/v2", "confluence-v1": ""}
 # POST operations that only read.
 READ_ONLY_POSTS = {"searchAndReconsileIssuesUsingJqlPost"}
+# Body properties that an operation's description lets be null where its schema does not: assignIssue's
+# "If `name` or `accountId` is set to: ... `null`, the issue is set to unassigned."
+DESCRIBED_NULLS = {"assignIssue": ("accountId",)}
 
 
 def _convert(node: Any, urn: str) -> Any:
@@ -118,6 +121,10 @@ class Spec:
             rb = self._resolve(document, op["requestBody"])
             body = rb.get("content", {}).get("application/json", {}).get("schema")
             body_required = bool(rb.get("required"))
+            for name in DESCRIBED_NULLS.get(op["operationId"], ()):
+                body = self._resolve(document, body)
+                prop = body["properties"][name]
+                body = {**body, "properties": {**body["properties"], name: {**prop, "type": [prop["type"], "null"]}}}
         responses = {
             code: (r.get("content") or {}).get("application/json", {}).get("schema")
             for code, r in op["responses"].items()

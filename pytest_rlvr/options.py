@@ -1,0 +1,173 @@
+"""The plugin's options, declared in one group with an ini mirror each, and read once into Settings."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import pytest
+
+from .settings import DEFAULT_MODEL, Settings
+from .task import SPLITS
+
+
+def positive_int(text: str) -> int:
+    """An integer of at least 1."""
+    try:
+        value = int(text)
+    except (TypeError, ValueError):
+        raise argparse.ArgumentTypeError(f"must be a positive integer, not {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, not {text!r}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    """An integer of at least 0."""
+    try:
+        value = int(text)
+    except (TypeError, ValueError):
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0, not {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0, not {text!r}")
+    return value
+
+
+def non_negative_float(text: str) -> float:
+    """A finite number of at least 0."""
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        raise argparse.ArgumentTypeError(f"must be a number >= 0, not {text!r}") from None
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a number >= 0, not {text!r}")
+    return value
+
+
+def unit_float(text: str) -> float:
+    """A number in [0, 1]."""
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        raise argparse.ArgumentTypeError(f"must be a number in [0, 1], not {text!r}") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"must be a number in [0, 1], not {text!r}")
+    return value
+
+
+def split_name(text: str) -> str:
+    """One of the task splits."""
+    if text not in SPLITS:
+        raise argparse.ArgumentTypeError(f"must be one of {', '.join(SPLITS)}, not {text!r}")
+    return text
+
+
+def model_name(text: str) -> str:
+    """A non-empty model name."""
+    if not text or not text.strip():
+        raise argparse.ArgumentTypeError("must name a model")
+    return text.strip()
+
+
+def base_url(text: str) -> str:
+    """An http(s) URL."""
+    parsed = urlparse(text)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise argparse.ArgumentTypeError(f"must be an http(s) URL, not {text!r}")
+    return text.rstrip("/")
+
+
+def save_path(text: str) -> Path:
+    """A path for the results JSON."""
+    if not text:
+        raise argparse.ArgumentTypeError("must be a file path")
+    return Path(text)
+
+
+@dataclass(frozen=True)
+class Option:
+    """One setting: its command-line flag, ini key, validator and help."""
+
+    field: str
+    validate: Callable[[str], Any]
+    help: str
+    metavar: str
+    repeatable: bool = False
+    flag_name: str | None = None
+
+    @property
+    def flag(self) -> str:
+        return "--rlvr-" + (self.flag_name or self.field).replace("_", "-")
+
+    @property
+    def dest(self) -> str:
+        return "rlvr_" + self.field
+
+    @property
+    def ini(self) -> str:
+        return "rlvr_" + self.field
+
+
+OPTIONS = (
+    Option("model", model_name, f"policy: noop, random, a script the scenarios ship (oracle, naive...), or a "
+           f"model alias, path or id resolved by installed plugins (default: {DEFAULT_MODEL})", "NAME"),
+    Option("base_urls", base_url, "OpenAI-compatible server URL; repeat for several (default: none)", "URL",
+           repeatable=True, flag_name="base_url"),
+    Option("samples", positive_int, "rollouts per case, K (default: 1)", "K"),
+    Option("concurrency", positive_int, "most rollouts in flight at once (default: 32)", "N"),
+    Option("temperature", non_negative_float, "sampling temperature (default: 0.0)", "T"),
+    Option("max_tokens", positive_int, "most tokens per assistant turn (default: 512)", "N"),
+    Option("max_turns", positive_int, "most assistant turns per rollout (default: the scenario's)", "N"),
+    Option("seed", non_negative_int, "run seed; sample seeds derive from it, the task id and the sample "
+           "index (default: 0)", "N"),
+    Option("threshold", unit_float, "mean reward a case needs to pass (default: the scenario's, 1.0)", "R"),
+    Option("split", split_name, "task split to evaluate: eval or train (default: eval)", "SPLIT"),
+    Option("tasks", positive_int, "evaluate the first N tasks of each scenario (default: the scenario's "
+           "set)", "N"),
+    Option("save", save_path, "save results JSON to PATH and the traces to <stem>.traces.jsonl beside it "
+           "(default: not saved)", "PATH"),
+    Option("retries", non_negative_int, "retries of a failing policy call before the case errors "
+           "(default: 3)", "N"),
+)
+
+
+def add_options(parser: pytest.Parser) -> None:
+    """Declare every option in the `rlvr` group, each with its ini mirror."""
+    group = parser.getgroup("rlvr", "pytest-rlvr: evaluate tool-using policies with checks as rewards")
+    for option in OPTIONS:
+        group.addoption(option.flag, dest=option.dest, metavar=option.metavar, default=None,
+                        action="append" if option.repeatable else "store", help=option.help)
+        parser.addini(option.ini, f"{option.help} [{option.flag}]", type="linelist" if option.repeatable
+                      else "string", default=[] if option.repeatable else "")
+
+
+def _validated(option: Option, text: str, origin: str) -> Any:
+    try:
+        return option.validate(text)
+    except argparse.ArgumentTypeError as exc:
+        raise pytest.UsageError(f"{origin}: {exc}") from None
+
+
+def read_settings(config: pytest.Config) -> Settings:
+    """Read every option once (the command line wins over the ini file) and validate it.
+
+    Raises:
+        pytest.UsageError: A value is invalid; the one-line message names the option.
+    """
+    values: dict[str, Any] = {}
+    for option in OPTIONS:
+        given = config.getoption(option.dest)
+        if option.repeatable:
+            texts, origin = (given, option.flag) if given else (config.getini(option.ini), f"ini {option.ini}")
+            values[option.field] = tuple(_validated(option, t, f"{origin}={t}") for t in texts)
+        elif given is not None:
+            values[option.field] = _validated(option, given, f"{option.flag}={given}")
+        elif text := str(config.getini(option.ini)).strip():
+            values[option.field] = _validated(option, text, f"ini {option.ini}={text}")
+    if isinstance(values.get("save"), Path):
+        values["save"] = Path(config.invocation_params.dir) / values["save"]
+    return Settings(**values)

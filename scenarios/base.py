@@ -1,0 +1,114 @@
+"""What the five scenarios share: seeded tasks on a simulated site, splits, the world, helpers for checks."""
+
+from __future__ import annotations
+
+import json
+import random
+from abc import abstractmethod
+from collections.abc import Iterator
+from functools import lru_cache
+from typing import Any
+
+from pytest_rlvr import Scenario, Task, ToolCall, ToolResult, Trace
+
+from .atlassian import catalog
+from .atlassian.generate import generate
+from .atlassian.site import Site
+from .atlassian.world import World
+
+EVAL_TASKS = 60
+EVAL_SEED_BASE = 1_000_000  # eval seeds are EVAL_SEED_BASE + i; train seeds are 0 .. EVAL_SEED_BASE - 1
+TIERS = ("easy", "medium", "hard")
+
+SYSTEM_PROMPT = (
+    "You are an assistant that works in an Atlassian Cloud site (Jira and Confluence) through tools that "
+    "call its REST APIs. Use the tools to do what the user asks. Look up ids, keys and required fields "
+    "with the read tools instead of guessing them. Every tool returns the HTTP status and the JSON body. "
+    "When the work is done, answer with a short summary and no tool call."
+)
+
+
+class AtlassianScenario(Scenario):
+    """A scenario whose tasks run on a seeded simulated site. Subclasses build a task from a seed."""
+
+    tool_names: tuple[str, ...] = ()
+    system_prompt = SYSTEM_PROMPT
+
+    def __init__(self) -> None:
+        self.tools = catalog.definitions(self.tool_names)
+
+    @abstractmethod
+    def build(self, rng: random.Random, site: Site, tier: str) -> tuple[str, dict[str, Any]]:
+        """Prepare the site for a task (in place) and return (prompt, data the checks need)."""
+
+    def tasks(self, split: str, count: int | None = None, start: int = 0) -> list[Task]:
+        if split == "eval":
+            stop = EVAL_TASKS if count is None else min(EVAL_TASKS, start + count)
+            seeds = [EVAL_SEED_BASE + i for i in range(start, stop)]
+        elif split == "train":
+            if count is None:
+                raise ValueError("the train split is unlimited: ask for a count")
+            if start + count > EVAL_SEED_BASE:
+                raise ValueError("train tasks end where eval seeds begin")
+            seeds = list(range(start, start + count))
+        else:
+            raise ValueError(f"unknown split {split!r}; use 'train' or 'eval'")
+        return [self.task(seed, split) for seed in seeds]
+
+    def task(self, seed: int, split: str) -> Task:
+        prompt, data, _ = self._prepared(seed)
+        tier = TIERS[seed % len(TIERS)]
+        return Task(f"{self.name}/{split}/{seed}", self.name, split, seed, tier, prompt, data)
+
+    @lru_cache(maxsize=512)  # noqa: B019 - scenarios are module-level singletons
+    def _prepared(self, seed: int) -> tuple[str, dict[str, Any], Site]:
+        rng = random.Random(f"{self.name}:{seed}")
+        site = generate(seed)
+        prompt, data = self.build(rng, site, TIERS[seed % len(TIERS)])
+        return prompt, data, site
+
+    def environment(self, task: Task) -> World:
+        return World(self._prepared(task.seed)[2], self.tool_names)
+
+
+# -- helpers for checks ---------------------------------------------------------------------------------------
+def calls_to(trace: Trace, *operations: str, ok: bool | None = None) -> list[tuple[ToolCall, ToolResult]]:
+    """Calls of these operations (successful only with ok=True, failed only with ok=False)."""
+    return [(c, r) for c, r in trace.calls if r.operation in operations and (ok is None or r.ok == ok)]
+
+
+def args(call: ToolCall) -> dict[str, Any]:
+    return call.arguments if isinstance(call.arguments, dict) else {}
+
+
+def made_calls(trace: Trace) -> None:
+    """Process checks hold only for a policy that did something: a silent policy earns nothing."""
+    assert trace.calls, "no tool call was made"
+
+
+def no_invalid_call(trace: Trace, task: Task) -> None:
+    """Every call was well formed and accepted by validation (no 400, no unknown tool, no bad JSON)."""
+    made_calls(trace)
+    bad = [(c.name, r.status, _short(r.body)) for c, r in trace.calls if r.error or r.status in (400, 405, 413)]
+    assert not bad, f"invalid calls: {bad}"
+
+
+def no_duplicate_write(trace: Trace, task: Task) -> None:
+    """Something was written, and no state-changing request was sent twice with the same arguments."""
+    seen = [(c.name, json.dumps(c.arguments, sort_keys=True)) for c, r in trace.writes if r.ok]
+    assert seen, "no successful write"
+    dupes = {s for s in seen if seen.count(s) > 1}
+    assert not dupes, f"repeated writes: {sorted(dupes)}"
+
+
+def no_invented_tool(trace: Trace, task: Task) -> None:
+    """Only offered tools were called."""
+    made_calls(trace)
+    invented = [c.name for c, r in trace.calls if r.error == "unknown_tool"]
+    assert not invented, f"called tools that do not exist: {invented}"
+
+
+def _short(body: Any) -> str:
+    return json.dumps(body)[:160]
+
+
