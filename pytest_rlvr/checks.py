@@ -6,7 +6,9 @@ imports here.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import hashlib
+import inspect
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
@@ -100,3 +102,44 @@ def score(checks: Iterable[Check], trace: Trace, task: Task) -> Reward:
         raise CheckBug("a scenario without checks cannot be scored")
     held = sum(o.weight for o in outcomes if o.held)
     return Reward(held / total, tuple(outcomes))
+
+
+def checks_version(checks: Iterable[Check]) -> str:
+    """A short fingerprint of a set of checks: their names, groups, weights and source code.
+
+    Saved with results, so that runs scored by different checkers are not compared unawares.
+    """
+    digest = hashlib.sha256()
+    for c in checks:
+        digest.update(f"{c.name}\x1f{c.group}\x1f{c.weight!r}\x1f{_code_text(c.fn)}\x1e".encode())
+    return digest.hexdigest()[:12]
+
+
+def _code_text(fn: Callable) -> str:
+    """A function's source, and that of what it closes over (a factory's parameters shape the check)."""
+    try:
+        parts = [inspect.getsource(fn)]
+    except (OSError, TypeError):
+        parts = [getattr(fn, "__qualname__", type(fn).__name__)]
+    for cell in getattr(fn, "__closure__", None) or ():
+        try:
+            value = cell.cell_contents
+        except ValueError:  # an empty cell
+            continue
+        if inspect.isfunction(value):
+            parts.append(_code_text(value))
+        elif " at 0x" not in (text := _stable_repr(value)):
+            parts.append(text)
+    return "\x1d".join(parts)
+
+
+def _stable_repr(value: object) -> str:
+    """repr with sets and mappings sorted, so that it does not change between processes."""
+    if isinstance(value, Mapping):
+        items = sorted((_stable_repr(k), _stable_repr(v)) for k, v in value.items())
+        return "{" + ", ".join(f"{k}: {v}" for k, v in items) + "}"
+    if isinstance(value, set | frozenset):
+        return "{" + ", ".join(sorted(_stable_repr(v) for v in value)) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_stable_repr(v) for v in value) + "]"
+    return repr(value)

@@ -1,1 +1,104 @@
-"""The pytest plugin (being written)."""
+"""The pytest plugin (entry point `pytest11: rlvr`): wiring only.
+
+A test becomes an evaluation case with a marker and a fixture::
+
+    @pytest.mark.rlvr(SCENARIO)          # a Scenario object, or the name of a registered one
+    def test_scenario(rlvr_case):
+        assert_checks(rlvr_case)         # optional: the plugin gates on the threshold anyway
+
+The test is parametrized over the scenario's tasks (ids are the task ids); the rollouts of every
+selected case start when collection ends, on a background thread, and each test waits for its own.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from . import hooks, registry
+from .case import Case
+from .options import add_options, read_settings
+from .recorder import Recorder
+from .session import FIXTURE, MARKER, RolloutSession
+from .settings import Settings
+from .task import Scenario
+from .workers import is_worker
+
+SETTINGS_KEY = pytest.StashKey[Settings]()
+SESSION_KEY = pytest.StashKey[RolloutSession]()
+CHECK_MODULES = ("pytest_rlvr.generic",)
+"""Modules of this package that define checks; registered for assertion rewriting."""
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    pluginmanager.add_hookspecs(hooks)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    add_options(parser)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Parser, args: list[str]) -> None:
+    # Before conftests import scenario modules: their checks report pytest's assertion introspection.
+    pytest.register_assert_rewrite(*CHECK_MODULES, *registry.rewrite_targets())
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        f"{MARKER}(scenario, gate=True): an rlvr evaluation case; the test takes the {FIXTURE} fixture and "
+        "is parametrized over the scenario's tasks (scenario: a Scenario or a registered name; gate: fail "
+        "the test when the mean reward is below the threshold, unless the test calls assert_checks)",
+    )
+    settings = read_settings(config)
+    config.stash[SETTINGS_KEY] = settings
+    rollouts = RolloutSession(config, settings)
+    config.stash[SESSION_KEY] = rollouts
+    config.pluginmanager.register(rollouts, "rlvr-rollouts")
+    if not is_worker(config):
+        recorder = Recorder(config, settings, rollouts)
+        recorder.start()
+        config.pluginmanager.register(recorder, "rlvr-recorder")
+
+
+def _marked_scenario(rollouts: RolloutSession, marker: pytest.Mark, where: str) -> tuple[Scenario, bool]:
+    if len(marker.args) != 1 or set(marker.kwargs) - {"gate"}:
+        pytest.fail(f"{where}: use @pytest.mark.{MARKER}(scenario, gate=True)", pytrace=False)
+    target: Any = marker.args[0]
+    if isinstance(target, str):
+        try:
+            target = rollouts.scenario_named(target)
+        except LookupError as exc:
+            pytest.fail(f"{where}: {exc}", pytrace=False)
+    if not isinstance(target, Scenario):
+        pytest.fail(f"{where}: @pytest.mark.{MARKER} needs a Scenario or a scenario name, not {target!r}",
+                    pytrace=False)
+    return target, bool(marker.kwargs.get("gate", True))
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if FIXTURE not in metafunc.fixturenames:
+        return
+    where = metafunc.definition.nodeid
+    marker = metafunc.definition.get_closest_marker(MARKER)
+    if marker is None:
+        pytest.fail(f"{where}: the {FIXTURE} fixture needs @pytest.mark.{MARKER}(scenario)", pytrace=False)
+    rollouts = metafunc.config.stash[SESSION_KEY]
+    scenario, gate = _marked_scenario(rollouts, marker, where)
+    specs = rollouts.specs(scenario, gate)
+    ids = [spec.task.id for spec in specs]
+    if len(set(ids)) != len(ids):
+        pytest.fail(f"{where}: scenario {scenario.name!r} has duplicate task ids", pytrace=False)
+    metafunc.parametrize(FIXTURE, specs, ids=ids, indirect=True)
+
+
+@pytest.fixture
+def rlvr_case(request: pytest.FixtureRequest) -> Case:
+    """The case of this test: its task, its K traces and their rewards (waits for its rollouts).
+
+    An infrastructure failure of the policy, or a check that raises something other than AssertionError,
+    errors the test here, in setup.
+    """
+    return request.config.stash[SESSION_KEY].case(request)

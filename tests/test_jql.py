@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -75,14 +77,23 @@ ISSUES = [
 ]
 
 
-def keys(jql: str, **kwargs: object) -> list[str]:
-    return [str(i["key"]) for i in search(jql, ISSUES, **kwargs)]  # type: ignore[arg-type]
+def keys(jql: str, **kwargs: Any) -> list[str]:
+    """The keys of the matching ``ISSUES``, in result order."""
+    return [str(i["key"]) for i in search(jql, ISSUES, **kwargs)]
 
 
-def error(jql: str, **kwargs: object) -> str:
+def error(jql: str, **kwargs: Any) -> str:
+    """The message of the JqlError that searching ``ISSUES`` with ``jql`` raises."""
     with pytest.raises(JqlError) as caught:
-        search(jql, ISSUES, **kwargs)  # type: ignore[arg-type]
+        search(jql, ISSUES, **kwargs)
     return str(caught.value)
+
+
+def values(jql: str) -> tuple[str | None, ...]:
+    """The values of a single-clause query."""
+    where = parse(jql).where
+    assert isinstance(where, Clause)
+    return where.values
 
 
 @pytest.mark.parametrize(
@@ -180,9 +191,10 @@ def test_quoting_and_escapes() -> None:
     assert keys(r"summary ~ 'Rotate\u0020TLS'") == ["OPS-2"]
     assert keys(r'labels = "back\u0065nd"') == ["OPS-10", "OPS-1"]
     assert parse(r"labels = 'it\'s'").where == parse('labels = "it\'s"').where
-    assert parse(r'labels = "a\"b\\c\td"').where.values == ('a"b\\c\td',)  # type: ignore[union-attr]
-    assert parse(r'labels = "x\ y"').where.values == ("x y",)  # type: ignore[union-attr]
-    assert parse('labels = "{reserved} [chars] @ok"').where.values == ("{reserved} [chars] @ok",)  # type: ignore[union-attr]
+    assert values(r'labels = "a\"b\\c\td\n\r"') == ('a"b\\c\td\n\r',)
+    assert values(r'labels = "x\ y"') == ("x y",)
+    assert values('labels = "{reserved} [chars] @ok"') == ("{reserved} [chars] @ok",)
+    assert values("labels = 'multi\nline'") == ("multi\nline",)
     assert keys('"status" = Done and "Project" = OPS') == ["OPS-1"]  # quoted field names
 
 

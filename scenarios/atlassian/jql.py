@@ -53,7 +53,6 @@ _ESCAPE = re.compile(r"\\(u[0-9a-fA-F]{4}|.)", re.DOTALL)
 _KEY = re.compile(r"([A-Za-z][A-Za-z0-9_]*)-(\d+)", re.ASCII)
 _DATE = re.compile(r"(\d{4})([-/])(\d{1,2})\2(\d{1,2})(?:[ T](\d{1,2}):(\d{2}))?", re.ASCII)
 _WORD = re.compile(r"\w+")
-_SPACE = re.compile(r"\s*")
 _COMPARE = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
 _T = TypeVar("_T")
 
@@ -198,9 +197,11 @@ def _contains(text: str, term: str) -> bool:
 def _date(text: str, *, strict: bool) -> str | None:
     """Normalise ``yyyy-MM-dd[ HH:mm]`` or ``yyyy/MM/dd[ HH:mm]`` (or, not strict, a prefix) for comparing."""
     m = (_DATE.fullmatch if strict else _DATE.match)(text)
+    if m is None:
+        return None
     try:
         return datetime(int(m[1]), int(m[3]), int(m[4]), int(m[5] or 0), int(m[6] or 0)).isoformat()[:16]
-    except (TypeError, ValueError):  # no match, or no such day
+    except ValueError:  # no such day or time
         return None
 
 
@@ -233,8 +234,13 @@ class _Tok(NamedTuple):
 
 
 def _tokenize(src: str) -> list[_Tok]:
-    toks, i = [], _SPACE.match(src).end()
-    while i < len(src):
+    toks: list[_Tok] = []
+    i = 0
+    while True:
+        while i < len(src) and src[i].isspace():
+            i += 1
+        if i == len(src):
+            return [*toks, _Tok("eof", "", i)]
         m = _TOKEN.match(src, i)
         if m is None:
             hint = f"You must enclose it in a string or use the escape '\\u{ord(src[i]):04x}' instead."
@@ -245,8 +251,7 @@ def _tokenize(src: str) -> list[_Tok]:
         else:
             toks.append(_Tok("op" if m["op"] else "word" if m["word"] else m[0], m[0], i))
             end = m.end()
-        i = _SPACE.match(src, end).end()
-    return [*toks, _Tok("eof", "", len(src))]
+        i = end
 
 
 def _read_string(src: str, start: int) -> tuple[str, int]:
@@ -371,17 +376,19 @@ class _Parser:
         else:
             raise self.fail("operator", _VALID_OPS)
         is_list = self.peek().kind == "("
-        items = [self.value(skip=is_list)]
-        while is_list and self.peek().kind == ",":
-            items.append(self.value(skip=True))
-        if is_list:
-            self.expect(")")
+        items = self.value_list() if is_list else [self.value()]
         return self.defer(lambda: self.build(name, op, items, is_list), Clause("", op, ()))
 
-    def value(self, skip: bool = False) -> _Tok:
-        """A literal, ``EMPTY``/``NULL`` or ``function()`` (kind lit, empty or func), after a skipped token."""
-        if skip:
-            self.take()
+    def value_list(self) -> list[_Tok]:
+        items: list[_Tok] = []
+        while not items or self.peek().kind == ",":
+            self.take()  # "(" or ","
+            items.append(self.value())
+        self.expect(")")
+        return items
+
+    def value(self) -> _Tok:
+        """A literal, ``EMPTY``/``NULL`` or a call ``function()``, as kind lit, empty or func."""
         tok = self.peek()
         if self.take_kw("empty", "null"):
             return tok._replace(kind="empty")

@@ -1,0 +1,224 @@
+"""The rollout side of a pytest session: starts the engine after collection, gives each test its case.
+
+Registered by the plugin in `pytest_configure`; does nothing until collection ends with some rlvr case,
+so that a session without one creates no policy and no engine thread.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Generator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from . import registry
+from .background import BackgroundEngine
+from .case import Case, assert_checks
+from .checks import checks_version, score
+from .engine import Engine
+from .policy import Policy
+from .progress import RolloutProgress
+from .results import TraceLog
+from .scripted import make_scripted, scripted_names
+from .settings import Settings
+from .task import Scenario, Task
+from .workers import is_worker, queued_items
+
+FIXTURE = "rlvr_case"
+MARKER = "rlvr"
+CASE_KEY = pytest.StashKey[Case]()
+RECORD_ATTRIBUTE = "rlvr_case"
+"""The attribute of a test report that carries its case record (it travels with xdist reports)."""
+
+
+@dataclass(frozen=True)
+class CaseSpec:
+    """What a parametrized rlvr test stands for: a task of a scenario, and how it is judged."""
+
+    scenario: Scenario
+    task: Task
+    threshold: float
+    gate: bool = True
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.scenario.name, self.task.id)
+
+
+def case_spec(item: pytest.Item) -> CaseSpec | None:
+    """The case an item runs, or None for a test that is not an rlvr case."""
+    callspec = getattr(item, "callspec", None)
+    spec = callspec.params.get(FIXTURE) if callspec is not None else None
+    return spec if isinstance(spec, CaseSpec) else None
+
+
+class RolloutSession:
+    """Owns the policy, the background engine and the traces log of one pytest process."""
+
+    def __init__(self, config: pytest.Config, settings: Settings) -> None:
+        self.config = config
+        self.settings = settings
+        self.policy: Policy | None = None
+        self.engine: BackgroundEngine | None = None
+        self.trace_log: TraceLog | None = None
+        self.policy_info: dict[str, Any] | None = None
+        self.progress = RolloutProgress(config)
+        self._tasks: dict[tuple[int, str, int | None], list[Task]] = {}
+        self._named: dict[str, Scenario] | None = None
+        self._checks_versions: dict[str, str] = {}
+
+    # -- collection ------------------------------------------------------------------------------------
+    def scenario_named(self, name: str) -> Scenario:
+        """A registered scenario (hook `pytest_rlvr_scenarios`, or the `pytest_rlvr.scenarios` entry points).
+
+        Raises:
+            LookupError: No scenario has that name.
+        """
+        if self._named is None:
+            hooked = self.config.hook.pytest_rlvr_scenarios(config=self.config)
+            found = [s for result in hooked for s in registry.as_scenarios(result, "pytest_rlvr_scenarios")]
+            self._named = registry.by_name([*found, *registry.load_entry_point_scenarios()])
+        if name not in self._named:
+            raise LookupError(f"no scenario named {name!r}; registered: {', '.join(sorted(self._named)) or 'none'}")
+        return self._named[name]
+
+    def tasks(self, scenario: Scenario) -> list[Task]:
+        """The tasks of a scenario for this run's split and count (asked once per scenario)."""
+        key = (id(scenario), self.settings.split, self.settings.tasks)
+        if key not in self._tasks:
+            self._tasks[key] = list(scenario.tasks(self.settings.split, self.settings.tasks))
+        return self._tasks[key]
+
+    def specs(self, scenario: Scenario, gate: bool) -> list[CaseSpec]:
+        """One case per task, with the run's threshold (or the scenario's)."""
+        threshold = self.settings.threshold if self.settings.threshold is not None else scenario.threshold
+        return [CaseSpec(scenario, task, threshold, gate) for task in self.tasks(scenario)]
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        specs = [spec for item in session.items if (spec := case_spec(item)) is not None]
+        if not specs or self.config.option.collectonly:
+            return
+        self._start(specs)
+        if not is_worker(self.config):
+            for spec in specs:
+                self._submit(spec)
+
+    def _start(self, specs: list[CaseSpec]) -> None:
+        scenarios = registry.by_name({id(s.scenario): s.scenario for s in specs}.values())
+        self.policy = self._make_policy(scenarios)
+        traces_path = self.settings.traces_path
+        self.trace_log = TraceLog(traces_path) if traces_path is not None else None
+        on_trace = self.trace_log.append if self.trace_log is not None else None
+        engine = Engine(self.policy, self.settings, on_trace)
+        self.policy_info = dict(engine.policy_info)
+        self.engine = BackgroundEngine(engine)
+
+    def _make_policy(self, scenarios: dict[str, Scenario]) -> Policy:
+        model = self.settings.model
+        try:
+            scripted = make_scripted(model, scenarios)
+        except ValueError as exc:
+            raise pytest.UsageError(f"--rlvr-model={model}: {exc}") from None
+        if scripted is not None:
+            return scripted
+        policy = self.config.hook.pytest_rlvr_make_policy(config=self.config, model=model, settings=self.settings)
+        if policy is None:
+            aliases = itertools.chain.from_iterable(self.config.hook.pytest_rlvr_model_names(config=self.config))
+            known = sorted(scripted_names(scenarios) | set(aliases))
+            raise pytest.UsageError(f"--rlvr-model={model}: unknown model; known: {', '.join(known)}")
+        return policy
+
+    def _submit(self, spec: CaseSpec) -> None:
+        assert self.engine is not None
+        self.engine.submit(spec.scenario, spec.task)
+
+    # -- running ---------------------------------------------------------------------------------------
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_protocol(self, item: pytest.Item, nextitem: pytest.Item | None) -> None:
+        # An xdist worker rolls out what it has been handed: this test, the next, and its queue.
+        if self.engine is None or not is_worker(self.config):
+            return
+        for candidate in (item, nextitem, *queued_items(self.config, item.session)):
+            spec = case_spec(candidate) if candidate is not None else None
+            if spec is not None:
+                self._submit(spec)
+
+    def case(self, request: pytest.FixtureRequest) -> Case:
+        """Wait for the request's case, score it, record its properties, and return it.
+
+        Raises:
+            InfrastructureError: The policy kept failing (the test errors).
+            CheckBug: A check raised something other than AssertionError (the test errors).
+        """
+        spec: CaseSpec = request.param
+        if self.engine is None:  # e.g. a test run that bypassed collection_finish
+            self._start([spec])
+        assert self.engine is not None
+        future = self.engine.submit(spec.scenario, spec.task)
+        traces = self.progress.wait(future, self.engine.engine)
+        rewards = [score(spec.scenario.checks, trace, spec.task) for trace in traces]
+        case = Case(spec.scenario, spec.task, traces, rewards, spec.threshold, spec.gate)
+        for trace, reward in zip(traces, rewards, strict=True):
+            self.config.hook.pytest_rlvr_rollout_finished(config=self.config, task=spec.task, trace=trace,
+                                                          reward=reward)
+        item = request.node
+        item.user_properties.append(("reward", round(case.mean, 6)))
+        for name, rate in case.check_pass_rates().items():
+            item.user_properties.append((f"check:{name}", round(rate, 6)))
+        item.stash[CASE_KEY] = case
+        return case
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_pyfunc_call(self, pyfuncitem: pytest.Function) -> Generator[None, object, object]:
+        result = yield
+        case = pyfuncitem.stash.get(CASE_KEY, None)
+        if case is not None and case.gate and not case.asserted:
+            __tracebackhide__ = True
+            assert_checks(case)
+        return result
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        report = yield
+        spec = case_spec(item)
+        if spec is None:
+            return report
+        case = item.stash.get(CASE_KEY, None)
+        if call.when == "call" and case is not None:
+            setattr(report, RECORD_ATTRIBUTE, self._record(item, spec, case.record()))
+        elif call.when == "setup" and report.failed:
+            error = call.excinfo.exconly() if call.excinfo is not None else "setup failed"
+            setattr(report, RECORD_ATTRIBUTE, self._record(item, spec, {"error": error}))
+        return report
+
+    def _record(self, item: pytest.Item, spec: CaseSpec, data: dict[str, Any]) -> dict[str, Any]:
+        name = spec.scenario.name
+        if name not in self._checks_versions:
+            self._checks_versions[name] = getattr(spec.scenario, "checks_version", None) or checks_version(
+                spec.scenario.checks)
+        task = spec.task
+        return {"nodeid": item.nodeid, "task_id": task.id, "scenario": name, "split": task.split,
+                "seed": task.seed, "tier": task.tier, "checks_version": self._checks_versions[name], **data}
+
+    # -- ending ----------------------------------------------------------------------------------------
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        self.close()
+        if self.policy_info is not None and is_worker(self.config):
+            self.config.workeroutput["rlvr_policy"] = self.policy_info  # type: ignore[attr-defined]
+
+    def pytest_unconfigure(self) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the engine (cancelling unfinished rollouts), close the policy and the traces log."""
+        engine, self.engine = self.engine, None
+        if engine is not None:
+            engine.close()
+        if self.trace_log is not None:
+            self.trace_log.close()
