@@ -1,5 +1,6 @@
 # Two entry points; both set up everything they need on a fresh machine.
 PY ?= python3
+MODEL ?= oracle
 VENV := .venv
 BIN := $(VENV)/bin
 
@@ -11,7 +12,7 @@ $(BIN)/.installed: pyproject.toml
 
 .PHONY: eval test bench
 eval: $(BIN)/.installed
-	$(BIN)/python -m pytest scenarios $(ARGS)
+	$(BIN)/python -m pytest scenarios --rlvr-model=$(MODEL) $(ARGS)
 
 test: $(BIN)/.installed
 	$(BIN)/ruff check .

@@ -44,7 +44,8 @@ class Batcher:
     @classmethod
     def for_policy(cls, policy: Policy) -> Batcher:
         """A batcher set up from the policy's optional `max_batch_size` and `max_concurrent_batches`."""
-        return cls(policy, getattr(policy, "max_batch_size", None), getattr(policy, "max_concurrent_batches", 1))
+        max_batch = getattr(policy, "max_batch_size", None)
+        return cls(policy, max_batch, getattr(policy, "max_concurrent_batches", 1))
 
     async def ask(self, request: TurnRequest) -> AssistantTurn:
         """The policy's answer to one request, generated in a batch with the others waiting now."""

@@ -75,8 +75,8 @@ class Case:
         """Why the case failed: the mean against the threshold and every failing check with its message."""
         k = len(self.rewards)
         lines = [
-            f"{self.scenario.name}[{self.task.id}]: mean reward {self.mean:.3f} < threshold {self.threshold:g}"
-            f" over {k} sample(s) (scores {', '.join(f'{s:.2f}' for s in self.scores)})",
+            f"{self.scenario.name}[{self.task.id}]: mean reward {self.mean:.3f} < threshold "
+            f"{self.threshold:g} over {k} sample(s) (scores {', '.join(f'{s:.2f}' for s in self.scores)})",
             "failing checks:",
         ]
         for outcome, failures in self.failing_checks():
@@ -111,7 +111,8 @@ class Case:
             "successes": self.successes,
             "checks": checks,
             "failures": [
-                {o.name: (o.message or "")[:MESSAGE_LIMIT] for o in reward.failures} for reward in self.rewards
+                {o.name: (o.message or "")[:MESSAGE_LIMIT] for o in reward.failures}
+                for reward in self.rewards
             ],
             "stop_reasons": [t.stop_reason for t in self.traces],
             "turns": [len(t.turns) for t in self.traces],

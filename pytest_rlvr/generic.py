@@ -57,7 +57,9 @@ def _request_key(call: ToolCall, result: ToolResult) -> str:
     return json.dumps(request, sort_keys=True, default=str)
 
 
-def no_duplicate_write(weight: float = 1.0, group: Group = "process", name: str = "no_duplicate_write") -> Check:
+def no_duplicate_write(
+    weight: float = 1.0, group: Group = "process", name: str = "no_duplicate_write"
+) -> Check:
     """No write operation was sent twice with an identical request."""
 
     def no_duplicate_write(trace: Trace, task: Task) -> None:

@@ -162,7 +162,10 @@ def read_settings(config: pytest.Config) -> Settings:
     for option in OPTIONS:
         given = config.getoption(option.dest)
         if option.repeatable:
-            texts, origin = (given, option.flag) if given else (config.getini(option.ini), f"ini {option.ini}")
+            if given:
+                texts, origin = given, option.flag
+            else:
+                texts, origin = config.getini(option.ini), f"ini {option.ini}"
             values[option.field] = tuple(_validated(option, t, f"{origin}={t}") for t in texts)
         elif given is not None:
             values[option.field] = _validated(option, given, f"{option.flag}={given}")

@@ -11,11 +11,8 @@ from typing import Any
 
 import pytest
 
-from .aggregate import aggregate
-from .results import TraceLog, results_document, write_results
 from .session import RECORD_ATTRIBUTE, RolloutSession
 from .settings import Settings
-from .summary import render
 
 
 class Recorder:
@@ -32,6 +29,8 @@ class Recorder:
     def start(self) -> None:
         """Start an empty traces file for the run (before any xdist worker appends to it)."""
         if self.settings.traces_path is not None:
+            from .results import TraceLog
+
             TraceLog.start(self.settings.traces_path)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -57,6 +56,8 @@ class Recorder:
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         if not self.records or self.settings.save is None:
             return
+        from .results import results_document, write_results
+
         document = results_document(self.records, self.settings, self.policy_info, self.config.rootpath)
         write_results(self.settings.save, document)
         self.saved = self.settings.save
@@ -64,6 +65,9 @@ class Recorder:
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         if not self.records:
             return
+        from .aggregate import aggregate
+        from .summary import render  # rich, imported only when there is something to show
+
         s = self.settings
         stats = aggregate(self.records)
         samples = f"{s.samples} sample{'s' if s.samples > 1 else ''}"

@@ -87,7 +87,9 @@ class _Sampler:
         properties: Mapping[str, Any] = schema.get("properties", {})
         required = [p for p in schema.get("required", []) if p in properties]
         optional = [p for p in properties if p not in required]
-        chosen = required + ([p for p in optional if self.rng.random() < 0.5] if depth < self.depth_limit else [])
+        if depth < self.depth_limit:
+            required += [p for p in optional if self.rng.random() < 0.5]
+        chosen = required
         return {name: self.draw(properties[name], depth + 1) for name in chosen}
 
     def _array(self, schema: Mapping[str, Any], depth: int) -> list[Any]:

@@ -150,7 +150,9 @@ def scripted_names(scenarios: Mapping[str, Scenario]) -> set[str]:
     return names
 
 
-def make_scripted(name: str, scenarios: Mapping[str, Scenario]) -> NoopPolicy | RandomPolicy | ScriptPolicy | None:
+def make_scripted(
+    name: str, scenarios: Mapping[str, Scenario]
+) -> NoopPolicy | RandomPolicy | ScriptPolicy | None:
     """The scripted policy called `name`, or None when it is not a scripted name for these scenarios.
 
     Raises:

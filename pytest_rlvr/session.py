@@ -9,22 +9,23 @@ from __future__ import annotations
 import itertools
 from collections.abc import Generator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from . import registry
-from .background import BackgroundEngine
 from .case import Case, assert_checks
 from .checks import checks_version, score
-from .engine import Engine
-from .policy import Policy
-from .progress import RolloutProgress
-from .results import TraceLog
 from .scripted import make_scripted, scripted_names
 from .settings import Settings
 from .task import Scenario, Task
 from .workers import is_worker, queued_items
+
+if TYPE_CHECKING:
+    from .background import BackgroundEngine
+    from .policy import Policy
+    from .progress import RolloutProgress
+    from .results import TraceLog
 
 FIXTURE = "rlvr_case"
 MARKER = "rlvr"
@@ -64,7 +65,7 @@ class RolloutSession:
         self.engine: BackgroundEngine | None = None
         self.trace_log: TraceLog | None = None
         self.policy_info: dict[str, Any] | None = None
-        self.progress = RolloutProgress(config)
+        self.progress: RolloutProgress | None = None
         self._tasks: dict[tuple[int, str, int | None], list[Task]] = {}
         self._named: dict[str, Scenario] | None = None
         self._checks_versions: dict[str, str] = {}
@@ -81,7 +82,8 @@ class RolloutSession:
             found = [s for result in hooked for s in registry.as_scenarios(result, "pytest_rlvr_scenarios")]
             self._named = registry.by_name([*found, *registry.load_entry_point_scenarios()])
         if name not in self._named:
-            raise LookupError(f"no scenario named {name!r}; registered: {', '.join(sorted(self._named)) or 'none'}")
+            known = ", ".join(sorted(self._named)) or "none"
+            raise LookupError(f"no scenario named {name!r}; registered: {known}")
         return self._named[name]
 
     def tasks(self, scenario: Scenario) -> list[Task]:
@@ -107,6 +109,12 @@ class RolloutSession:
                 self._submit(spec)
 
     def _start(self, specs: list[CaseSpec]) -> None:
+        # Imported here: a session without rlvr cases pays for neither asyncio nor rich.
+        from .background import BackgroundEngine
+        from .engine import Engine
+        from .progress import RolloutProgress
+        from .results import TraceLog
+
         scenarios = registry.by_name({id(s.scenario): s.scenario for s in specs}.values())
         self.policy = self._make_policy(scenarios)
         traces_path = self.settings.traces_path
@@ -115,6 +123,7 @@ class RolloutSession:
         engine = Engine(self.policy, self.settings, on_trace)
         self.policy_info = dict(engine.policy_info)
         self.engine = BackgroundEngine(engine)
+        self.progress = RolloutProgress(self.config)
 
     def _make_policy(self, scenarios: dict[str, Scenario]) -> Policy:
         model = self.settings.model
@@ -124,9 +133,10 @@ class RolloutSession:
             raise pytest.UsageError(f"--rlvr-model={model}: {exc}") from None
         if scripted is not None:
             return scripted
-        policy = self.config.hook.pytest_rlvr_make_policy(config=self.config, model=model, settings=self.settings)
+        hook = self.config.hook
+        policy = hook.pytest_rlvr_make_policy(config=self.config, model=model, settings=self.settings)
         if policy is None:
-            aliases = itertools.chain.from_iterable(self.config.hook.pytest_rlvr_model_names(config=self.config))
+            aliases = itertools.chain.from_iterable(hook.pytest_rlvr_model_names(config=self.config))
             known = sorted(scripted_names(scenarios) | set(aliases))
             raise pytest.UsageError(f"--rlvr-model={model}: unknown model; known: {', '.join(known)}")
         return policy
@@ -156,7 +166,7 @@ class RolloutSession:
         spec: CaseSpec = request.param
         if self.engine is None:  # e.g. a test run that bypassed collection_finish
             self._start([spec])
-        assert self.engine is not None
+        assert self.engine is not None and self.progress is not None
         future = self.engine.submit(spec.scenario, spec.task)
         traces = self.progress.wait(future, self.engine.engine)
         rewards = [score(spec.scenario.checks, trace, spec.task) for trace in traces]

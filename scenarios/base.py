@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import random
 from abc import abstractmethod
-from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any
 

@@ -28,7 +28,7 @@ from typing import Any
 from pytest_rlvr import Task, ToolResult, Trace, check
 
 from .atlassian.site import Issue, Site, Workflow
-from .base import AtlassianScenario, args, calls_to, made_calls, no_duplicate_write, no_invalid_call
+from .base import AtlassianScenario, args, made_calls, no_duplicate_write, no_invalid_call
 
 
 def _issue_state(trace: Trace, task: Task) -> dict[str, Any]:

@@ -118,6 +118,9 @@ def values(jql: str) -> tuple[str | None, ...]:
         ("labels IS EMPTY", ["OPS-2"]),  # an empty list is empty
         ("resolution IS NOT EMPTY", ["WEB-3"]),
         ("resolution is not null", ["WEB-3"]),
+        ("resolution = Unresolved", ["OPS-10", "OPS-2", "OPS-1"]),  # Jira's name for an empty resolution
+        ("resolution in (unresolved, Done)", ["OPS-10", "OPS-2", "WEB-3", "OPS-1"]),
+        ("resolution != Unresolved", ["WEB-3"]),
         ("assignee != EMPTY", ["OPS-10", "WEB-3", "OPS-1"]),
         ("assignee in (EMPTY, 'Bob Jones')", ["OPS-2", "WEB-3"]),
         ("statusCategory = indeterminate", ["OPS-10"]),
@@ -141,6 +144,7 @@ def values(jql: str) -> tuple[str | None, ...]:
         ("comment ~ 'retry'", ["OPS-10"]),
         ("text ~ backend", ["WEB-3", "OPS-1"]),  # summary, description and comment
         ("text ~ pods", ["OPS-10"]),
+        ("text ~ backend AND project = WEB", ["WEB-3"]),
         ("created > 2026-01-05", ["OPS-10", "WEB-3"]),  # after midnight, as in Jira
         ("created >= '2026/01/06'", ["WEB-3"]),
         ("created < 2026-01-05", ["OPS-2", "OPS-1"]),
@@ -365,6 +369,13 @@ def test_known_values() -> None:
     assert keys("priority = Blocker", known_values=KNOWN) == []
     jql = "status in (EMPTY, Done) and assignee != currentUser()"
     assert keys(jql, known_values=KNOWN) == ["WEB-3", "OPS-1"]
+    assert keys("resolution = Unresolved", known_values={"resolution": ["Done"]}) == ["OPS-10", "OPS-2", "OPS-1"]
+
+
+def test_precomputed_text_entry() -> None:
+    issue_with_text = {"key": "OPS-7", "id": "10007", "summary": "Alpha", "text": "Alpha beta gamma"}
+    assert search("text ~ gamma", [issue_with_text]) == [issue_with_text]
+    assert search("text ~ alpha", [{"key": "OPS-8", "summary": "alpha", "text": None}]) != []
 
 
 SAMPLE = ISSUES + [{"key": "BAD", "id": None, "summary": ["x", None], "created": "garbage", "labels": ("a",)}]

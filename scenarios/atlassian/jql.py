@@ -37,7 +37,8 @@ _FIELDS = {
 }
 _ALIASES = {"type": "issuetype", "issue": "key", "issuekey": "key", "id": "key", "createddate": "created"}
 _ALIASES |= {"updateddate": "updated", "due": "duedate", "resolved": "resolutiondate"}
-_SPANS = {"text": ("summary", "description", "comment"), "key": ("key", "id")}  # fields read from several
+# Fields read from several entries (a precomputed "text" entry is used too, if the issue has one).
+_SPANS = {"text": ("text", "summary", "description", "comment"), "key": ("key", "id")}
 _UNSORTABLE = {"text", "comment"}
 _KEYWORDS = {"and", "or", "not", "in", "is", "order", "by", "empty", "null"}
 _VALID_OPS = (
@@ -449,7 +450,9 @@ class _Parser:
             raise JqlError(f"Function 'currentUser' is not valid for the field '{name}'.")
         return [self.user] if self.user else []  # anonymous: a value that matches no one
 
-    def literal(self, text: str, field: str, name: str, op: str) -> str:
+    def literal(self, text: str, field: str, name: str, op: str) -> str | None:
+        if field == "resolution" and text.casefold() == "unresolved":  # Jira's name for an empty resolution
+            return None
         if _FIELDS[field] == "date":
             if (normal := _date(text, strict=True)) is None:
                 raise JqlError(f"Date value '{text}' for field '{name}' is invalid. {_DATE_FORMATS}")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 BASE_URL = "https://sim.atlassian.net"
@@ -186,7 +186,7 @@ class Site:
     def tick(self) -> str:
         """Advance the site's clock by a minute (once per write) and return the new time."""
         now = datetime.strptime(self.clock, "%Y-%m-%dT%H:%M:%S.000%z") + timedelta(minutes=1)
-        self.clock = now.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
+        self.clock = now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
         return self.clock
 
     # -- lookups -----------------------------------------------------------------------------------------
