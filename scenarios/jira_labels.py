@@ -37,7 +37,8 @@ def _target_labels(trace: Trace, task: Task) -> dict[str, list[str]]:
 
 @check("outcome", weight=5)
 def labels_as_requested(trace: Trace, task: Task) -> None:
-    assert _target_labels(trace, task) == task.data["expected"]
+    labels = _target_labels(trace, task)
+    assert labels == task.data["expected"], f"labels are {labels}, expected {task.data['expected']}"
 
 
 @check("outcome", weight=1)
