@@ -13,7 +13,7 @@ from .trace import Trace
 MESSAGE_LIMIT = 2000
 
 
-@dataclass
+@dataclass(repr=False)
 class Case:
     """What the `rlvr_case` fixture gives a test.
 
@@ -34,6 +34,11 @@ class Case:
     threshold: float
     gate: bool = True
     asserted: bool = False
+
+    def __repr__(self) -> str:
+        scores = ", ".join(f"{s:.3f}" for s in self.scores)
+        return (f"Case({self.scenario.name}/{self.task.id}, scores=[{scores}], mean={self.mean:.3f}, "
+                f"threshold={self.threshold:g})")
 
     @property
     def scores(self) -> list[float]:

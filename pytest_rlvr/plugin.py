@@ -73,7 +73,11 @@ def _marked_scenario(rollouts: RolloutSession, marker: pytest.Mark, where: str) 
         try:
             target = rollouts.scenario_named(target)
         except LookupError as exc:
-            pytest.fail(f"{where}: {exc}", pytrace=False)
+            problem = str(exc)
+        else:
+            problem = ""
+        if problem:
+            pytest.fail(f"{where}: {problem}", pytrace=False)
     if not isinstance(target, Scenario):
         pytest.fail(f"{where}: @pytest.mark.{MARKER} needs a Scenario or a scenario name, not {target!r}",
                     pytrace=False)

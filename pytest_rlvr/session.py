@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from . import registry
-from .case import Case, assert_checks
+from .case import Case
 from .checks import checks_version, score
 from .scripted import make_scripted, scripted_names
 from .settings import Settings
@@ -185,9 +185,9 @@ class RolloutSession:
     def pytest_pyfunc_call(self, pyfuncitem: pytest.Function) -> Generator[None, object, object]:
         result = yield
         case = pyfuncitem.stash.get(CASE_KEY, None)
-        if case is not None and case.gate and not case.asserted:
-            __tracebackhide__ = True
-            assert_checks(case)
+        if case is not None and case.gate and not case.asserted and not case.passed:
+            case.asserted = True
+            pytest.fail(case.explain(), pytrace=False)
         return result
 
     @pytest.hookimpl(wrapper=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from collections.abc import Mapping
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -18,31 +19,33 @@ def _rate(value: float | None) -> str:
 
 
 def summary_table(stats: Mapping[str, ScenarioStats], title: str) -> Table:
-    """The table: cases, samples, mean reward [95% interval], pass@1, pass^k (k > 1), failing checks."""
+    """The table: cases, samples, mean reward [95% interval], passed, pass@1, pass^k (k > 1), errors."""
     show_k = any(s.k > 1 for s in stats.values())
     k = max((s.k for s in stats.values()), default=1)
-    table = Table(title=title, title_justify="left", expand=False)
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False,
+                  collapse_padding=True)
     table.add_column("scenario", no_wrap=True)
-    table.add_column("cases", justify="right")
-    table.add_column("samples", justify="right")
-    table.add_column("mean reward [95% CI]", justify="right", no_wrap=True)
-    table.add_column("passed", justify="right")
-    table.add_column("pass@1", justify="right")
-    if show_k:
-        table.add_column(f"pass^{k}", justify="right")
-    table.add_column("errors", justify="right")
-    table.add_column("most frequent failing checks")
+    for header in ("cases", "samples", "mean reward [95% CI]", "passed", "pass@1",
+                   *([f"pass^{k}"] if show_k else []), "errors"):
+        table.add_column(header, justify="right", no_wrap=True)
     for s in stats.values():
-        failing = ", ".join(f"{name} ({count})" for name, count in s.failing_checks[:TOP_FAILING]) or "-"
-        row = [
-            s.name, str(s.cases), str(s.samples), str(s.reward) if s.reward else "-",
-            f"{s.passed}/{s.cases}", _rate(s.pass_at_1),
-        ]
+        row = [s.name, str(s.cases), str(s.samples), str(s.reward) if s.reward else "-",
+               f"{s.passed}/{s.cases}", _rate(s.pass_at_1)]
         if show_k:
             row.append(_rate(s.pass_hat_k) if s.k > 1 else "-")
-        row += [str(s.errors), failing]
+        row.append(str(s.errors))
         table.add_row(*row)
     return table
+
+
+def failing_lines(stats: Mapping[str, ScenarioStats]) -> list[str]:
+    """One line per scenario with failing checks: the most frequent, with their failed-sample counts."""
+    lines = []
+    for s in stats.values():
+        if s.failing_checks:
+            top = ", ".join(f"{name} ({count}/{s.samples})" for name, count in s.failing_checks[:TOP_FAILING])
+            lines.append(f"{s.name}: most frequent failing checks: {top}")
+    return lines
 
 
 def render(stats: Mapping[str, ScenarioStats], title: str, width: int, color: bool) -> str:
@@ -50,4 +53,6 @@ def render(stats: Mapping[str, ScenarioStats], title: str, width: int, color: bo
     buffer = io.StringIO()
     console = Console(file=buffer, width=width, force_terminal=color, no_color=not color, highlight=False)
     console.print(summary_table(stats, title))
-    return buffer.getvalue().rstrip("\n")
+    for line in failing_lines(stats):
+        console.print(line, soft_wrap=True)
+    return "\n".join(line.rstrip() for line in buffer.getvalue().rstrip("\n").splitlines())

@@ -108,6 +108,6 @@ def no_invented_tool(trace: Trace, task: Task) -> None:
 
 
 def _short(body: Any) -> str:
-    return json.dumps(body)[:160]
+    return json.dumps(body, sort_keys=True)[:160]
 
 
