@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from dataclasses import dataclass
 
 from .policy import AssistantTurn, Policy, TurnRequest
@@ -36,7 +37,7 @@ class Batcher:
         self.max_concurrent = max_concurrent
         self.calls = 0
         self.batch_sizes: list[int] = []
-        self._waiting: list[_Waiting] = []
+        self._waiting: deque[_Waiting] = deque()
         self._running = 0
         self._scheduled = False
         self._tasks: set[asyncio.Task[None]] = set()
@@ -62,10 +63,14 @@ class Batcher:
 
     def _dispatch(self) -> None:
         self._scheduled = False
-        self._waiting = [w for w in self._waiting if not w.answer.done()]  # drop cancelled rollouts
         while self._waiting and self._running < self.max_concurrent:
-            size = len(self._waiting) if self.max_batch is None else min(self.max_batch, len(self._waiting))
-            batch, self._waiting = self._waiting[:size], self._waiting[size:]
+            batch: list[_Waiting] = []
+            while self._waiting and (self.max_batch is None or len(batch) < self.max_batch):
+                waiting = self._waiting.popleft()
+                if not waiting.answer.done():  # a cancelled rollout leaves a done future behind
+                    batch.append(waiting)
+            if not batch:
+                break
             self._running += 1
             task = asyncio.get_running_loop().create_task(self._generate(batch))
             self._tasks.add(task)

@@ -34,12 +34,12 @@ def pytest_rlvr_make_policy(config: pytest.Config, model: str, settings: Setting
 
 
 @pytest.hookspec
-def pytest_rlvr_model_names(config: pytest.Config) -> Iterable[str]:
+def pytest_rlvr_model_names(config: pytest.Config) -> Iterable[str] | None:
     """The model aliases your `pytest_rlvr_make_policy` knows, listed when a model is unknown."""
 
 
 @pytest.hookspec
-def pytest_rlvr_scenarios(config: pytest.Config) -> Iterable[Scenario]:
+def pytest_rlvr_scenarios(config: pytest.Config) -> Iterable[Scenario] | None:
     """Scenarios to register, so that `@pytest.mark.rlvr("name")` can name them."""
 
 

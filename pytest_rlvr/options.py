@@ -141,8 +141,10 @@ def add_options(parser: pytest.Parser) -> None:
     for option in OPTIONS:
         group.addoption(option.flag, dest=option.dest, metavar=option.metavar, default=None,
                         action="append" if option.repeatable else "store", help=option.help)
-        parser.addini(option.ini, f"{option.help} [{option.flag}]", type="linelist" if option.repeatable
-                      else "string", default=[] if option.repeatable else "")
+        if option.repeatable:
+            parser.addini(option.ini, f"{option.help} [{option.flag}]", type="linelist", default=[])
+        else:
+            parser.addini(option.ini, f"{option.help} [{option.flag}]", type="string", default="")
 
 
 def _validated(option: Option, text: str, origin: str) -> Any:

@@ -51,7 +51,8 @@ class Policy(Protocol):
     and `max_concurrent_batches` (int, default 1; a server policy may raise it so that a slow request
     does not hold back rollouts that are ready). Timeouts, 5xx answers and refused connections should be
     raised as InfrastructureError (TimeoutError and ConnectionError are accepted too): the engine retries
-    them with backoff and, if they persist, the case errors.
+    them with backoff and, if they persist, the case errors. CPU-heavy generation (an in-process model)
+    should run off the event loop, e.g. in `asyncio.to_thread`, so that environments keep being served.
     """
 
     name: str

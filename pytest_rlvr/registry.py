@@ -7,13 +7,13 @@ An entry point names a module, optionally with an attribute::
 
 The module (a package covers its submodules) is registered for pytest's assertion rewriting at start-up,
 without being imported, so that the checks it defines report pytest's introspection. The attribute, when
-given, is a Scenario, an iterable of them, or a callable returning either; it is loaded only when a
-scenario is looked up by name.
+given, is a Scenario, an iterable or a mapping (by name) of them, or a callable returning one; it is
+loaded only when a scenario is looked up by name.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
@@ -33,7 +33,7 @@ def rewrite_targets(points: Iterable[EntryPoint] | None = None) -> list[str]:
 
 
 def as_scenarios(value: Any, origin: str) -> list[Scenario]:
-    """A Scenario, an iterable of them, or a callable returning either, as a list.
+    """A Scenario, an iterable or a mapping (by name) of them, or a callable returning one, as a list.
 
     Raises:
         TypeError: Something else was given.
@@ -42,6 +42,8 @@ def as_scenarios(value: Any, origin: str) -> list[Scenario]:
         value = value()
     if isinstance(value, Scenario):
         return [value]
+    if isinstance(value, Mapping):
+        value = list(value.values())
     if isinstance(value, Iterable) and not isinstance(value, str | bytes):
         found = list(value)
         bad = [v for v in found if not isinstance(v, Scenario)]

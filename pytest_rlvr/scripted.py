@@ -106,7 +106,7 @@ class ScriptPolicy:
     def __init__(self, name: str, scenarios: Mapping[str, Scenario]) -> None:
         self.name = name
         self.scenarios = dict(scenarios)
-        self._running: dict[str, Generator[list[Call] | str, list[ToolResult], None]] = {}
+        self._running: dict[str, tuple[Generator[list[Call] | str, list[ToolResult], None], int]] = {}
 
     @property
     def info(self) -> dict[str, Any]:
@@ -116,28 +116,31 @@ class ScriptPolicy:
         return [self._answer(r) for r in requests]
 
     def _answer(self, request: TurnRequest) -> AssistantTurn:
-        turn = _turn_index(request)
         key = request.rollout_id
         try:
-            if turn == 0:
-                scenario = self.scenarios[request.task.scenario]
-                self._running[key] = scenario.scripts[self.name](request.task)
-                step = next(self._running[key])
+            if not request.results:  # the first turn: every later turn follows tool calls and has results
+                script = self.scenarios[request.task.scenario].scripts[self.name](request.task)
+                turn = 0
+                step = next(script)
             else:
-                step = self._running[key].send(list(request.results))
+                script, turn = self._running[key]
+                turn += 1
+                step = script.send(list(request.results))
         except StopIteration:
             self._running.pop(key, None)
             return AssistantTurn(DONE_TEXT)
         if isinstance(step, str):
-            self._running.pop(key).close()
+            self._running.pop(key, None)
+            script.close()
             return AssistantTurn(step)
+        self._running[key] = (script, turn)
         calls = [scripted_call(turn, i, name, arguments) for i, (name, arguments) in enumerate(step)]
         if not calls:
             raise ValueError(f"script {self.name!r} of {request.task.scenario!r} yielded an empty turn")
         return AssistantTurn("", calls)
 
     async def close(self) -> None:
-        for generator in self._running.values():
+        for generator, _ in self._running.values():
             generator.close()
         self._running.clear()
 

@@ -69,6 +69,7 @@ class RolloutSession:
         self._tasks: dict[tuple[int, str, int | None], list[Task]] = {}
         self._named: dict[str, Scenario] | None = None
         self._checks_versions: dict[str, str] = {}
+        self._start_error: str | None = None
 
     # -- collection ------------------------------------------------------------------------------------
     def scenario_named(self, name: str) -> Scenario:
@@ -103,7 +104,14 @@ class RolloutSession:
         specs = [spec for item in session.items if (spec := case_spec(item)) is not None]
         if not specs or self.config.option.collectonly:
             return
-        self._start(specs)
+        try:
+            self._start(specs)
+        except pytest.UsageError as exc:
+            if not is_worker(self.config):
+                raise
+            # An xdist worker cannot stop the run with a usage error: each of its cases errors instead.
+            self._start_error = str(exc)
+            return
         if not is_worker(self.config):
             for spec in specs:
                 self._submit(spec)
@@ -115,7 +123,10 @@ class RolloutSession:
         from .progress import RolloutProgress
         from .results import TraceLog
 
-        scenarios = registry.by_name({id(s.scenario): s.scenario for s in specs}.values())
+        try:
+            scenarios = registry.by_name({id(s.scenario): s.scenario for s in specs}.values())
+        except ValueError as exc:  # cases and scripts are keyed by scenario name
+            raise pytest.UsageError(f"@pytest.mark.rlvr: {exc}") from None
         self.policy = self._make_policy(scenarios)
         traces_path = self.settings.traces_path
         self.trace_log = TraceLog(traces_path) if traces_path is not None else None
@@ -164,6 +175,8 @@ class RolloutSession:
             CheckBug: A check raised something other than AssertionError (the test errors).
         """
         spec: CaseSpec = request.param
+        if self._start_error is not None:
+            pytest.fail(self._start_error, pytrace=False)
         if self.engine is None:  # e.g. a test run that bypassed collection_finish
             self._start([spec])
         assert self.engine is not None and self.progress is not None

@@ -12,6 +12,7 @@ from rich.table import Table
 from .aggregate import ScenarioStats
 
 TOP_FAILING = 3
+MAX_WIDTH = 200
 
 
 def _rate(value: float | None) -> str:
@@ -21,19 +22,21 @@ def _rate(value: float | None) -> str:
 def summary_table(stats: Mapping[str, ScenarioStats], title: str) -> Table:
     """The table: cases, samples, mean reward [95% interval], passed, pass@1, pass^k (k > 1), errors."""
     show_k = any(s.k > 1 for s in stats.values())
+    show_errors = any(s.errors for s in stats.values())
     k = max((s.k for s in stats.values()), default=1)
     table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False,
                   collapse_padding=True)
     table.add_column("scenario", no_wrap=True)
     for header in ("cases", "samples", "mean reward [95% CI]", "passed", "pass@1",
-                   *([f"pass^{k}"] if show_k else []), "errors"):
+                   *([f"pass^{k}"] if show_k else []), *(["errors"] if show_errors else [])):
         table.add_column(header, justify="right", no_wrap=True)
     for s in stats.values():
         row = [s.name, str(s.cases), str(s.samples), str(s.reward) if s.reward else "-",
                f"{s.passed}/{s.cases}", _rate(s.pass_at_1)]
         if show_k:
             row.append(_rate(s.pass_hat_k) if s.k > 1 else "-")
-        row.append(str(s.errors))
+        if show_errors:
+            row.append(str(s.errors))
         table.add_row(*row)
     return table
 
@@ -49,10 +52,12 @@ def failing_lines(stats: Mapping[str, ScenarioStats]) -> list[str]:
 
 
 def render(stats: Mapping[str, ScenarioStats], title: str, width: int, color: bool) -> str:
-    """The summary as text for pytest's terminal writer."""
+    """The summary as text for pytest's terminal writer, at least as wide as the table (never truncated)."""
+    table = summary_table(stats, title)
     buffer = io.StringIO()
-    console = Console(file=buffer, width=width, force_terminal=color, no_color=not color, highlight=False)
-    console.print(summary_table(stats, title))
+    console = Console(file=buffer, width=MAX_WIDTH, force_terminal=color, no_color=not color, highlight=False)
+    console.width = min(MAX_WIDTH, max(width, console.measure(table).maximum))
+    console.print(table)
     for line in failing_lines(stats):
         console.print(line, soft_wrap=True)
     return "\n".join(line.rstrip() for line in buffer.getvalue().rstrip("\n").splitlines())

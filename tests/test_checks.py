@@ -185,6 +185,7 @@ def test_registry_helpers():
     toy = ToyScenario()
     assert as_scenarios(lambda: [toy], "x") == [toy]
     assert as_scenarios(toy, "x") == [toy]
+    assert as_scenarios({"toy": toy}, "x") == [toy]
     with pytest.raises(TypeError, match="must give Scenario objects"):
         as_scenarios([1], "entry point a")
     with pytest.raises(ValueError, match="two scenarios are named 'toy'"):

@@ -126,8 +126,9 @@ def test_oracle_passes_and_the_summary_shows_the_scenario(toy):
     result = toy.runpytest("--rlvr-model=oracle", "--rlvr-samples=2")
     result.assert_outcomes(passed=3)
     result.stdout.fnmatch_lines(["*= rlvr summary =*", "model oracle · 2 samples per case*",
-                                 "*scenario*cases*samples*mean reward [[]95% CI[]]*passed*pass@1*pass^2*errors",
-                                 "*toy*3*6*1.000 [[]1.000, 1.000[]]*3/3*1.000*1.000*0"])
+                                 "*scenario*cases*samples*mean reward [[]95% CI[]]*passed*pass@1*pass^2",
+                                 "*toy*3*6*1.000 [[]1.000, 1.000[]]*3/3*1.000*1.000"])
+    result.stdout.no_fnmatch_line("*errors*")
     result.stdout.no_fnmatch_line("*rlvr rollouts*")  # no progress display when output is not a terminal
 
 
@@ -219,7 +220,7 @@ def test_infrastructure_failure_errors_the_case_after_retries(toy):
     result.assert_outcomes(errors=2)
     result.stdout.fnmatch_lines(["*InfrastructureError: policy 'down' failed 1 times on toy/toy-eval-000?#0: "
                                  "InfrastructureError: 503 Service Unavailable"])
-    result.stdout.fnmatch_lines(["*toy*0*0*-*0/0*-*2"])  # summary: no case scored, two errors
+    result.stdout.fnmatch_lines(["*scenario*cases*samples*errors", "*toy*0*0*-*0/0*-*2"])  # none scored
 
 
 def test_transient_failure_is_retried(toy):
@@ -338,9 +339,17 @@ import sys, threading
 
 def test_plain():
     assert not [t for t in threading.enumerate() if t.name == "pytest-rlvr-engine"]
-    loaded = {"asyncio", "rich", "pytest_rlvr.engine", "pytest_rlvr.summary"} & set(sys.modules)
-    assert not loaded
+    ours = {"pytest_rlvr.engine", "pytest_rlvr.background", "pytest_rlvr.progress", "pytest_rlvr.summary"}
+    assert not ours & set(sys.modules)
 """)
     result = toy.runpytest_subprocess("-p", "no:xdist")
     result.assert_outcomes(passed=1)
     result.stdout.no_fnmatch_line("*rlvr summary*")
+
+
+def test_two_scenarios_with_one_name_are_a_usage_error(toy):
+    cases(toy, count=1, name="test_a")
+    cases(toy, count=2, name="test_b")
+    result = toy.runpytest("--rlvr-model=oracle")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert result.stderr.lines[0].startswith("ERROR: @pytest.mark.rlvr: two scenarios are named 'toy'")

@@ -30,7 +30,7 @@ def test_xdist_workers_roll_out_their_own_cases_and_the_controller_reports_all(t
     result = toy.runpytest_subprocess("-n", "2", "--rlvr-model=oracle", "--rlvr-samples=2",
                                       "--rlvr-save=out/run.json")
     result.assert_outcomes(passed=8)
-    result.stdout.fnmatch_lines(["*= rlvr summary =*", "*toy*8*16*1.000*8/8*1.000*1.000*0"])
+    result.stdout.fnmatch_lines(["*= rlvr summary =*", "*toy *8 *16 *1.000 [[]1.000, 1.000[]] *8/8 *1.000 *1.000"])
     results = json.loads((toy.path / "out" / "run.json").read_text())
     assert [c["task_id"] for c in results["cases"]] == [f"toy-eval-{i:04d}" for i in range(8)]
     assert results["scenarios"]["toy"]["samples"] == 16
@@ -119,3 +119,22 @@ def test_progress_shows_on_a_terminal_and_not_under_quiet(toy):
     assert "rlvr rollouts" in shown and "2 passed" in shown
     quiet = run_in_terminal(["-q", "--rlvr-model=slow", "--rlvr-concurrency=1"], toy.path)
     assert "rlvr rollouts" not in quiet and "2 passed" in quiet
+
+
+def test_scenario_packages_from_entry_points_are_found_and_rewritten(toy):
+    # A scenario package installed with a `pytest_rlvr.scenarios` entry point (a dist-info on sys.path).
+    toy.mkpydir("labels_pkg")
+    (toy.path / "labels_pkg" / "__init__.py").write_text(
+        "from pytest_rlvr import check\nfrom toy import ToyScenario\n\n\n"
+        "@check('outcome')\ndef polite(trace, task):\n    assert trace.final_text == 'Thank you.'\n\n\n"
+        "SCENARIO = ToyScenario(count=1, name='labels')\nSCENARIO.checks = (polite,)\nSCENARIOS = [SCENARIO]\n")
+    info = toy.path / "labels_pkg-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: labels-pkg\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text("[pytest_rlvr.scenarios]\nlabels = labels_pkg:SCENARIOS\n")
+    toy.makepyfile(test_named="import pytest\n\n\n@pytest.mark.rlvr('labels')\ndef test_it(rlvr_case):\n"
+                              "    pass\n")
+    result = toy.runpytest_subprocess("-p", "no:xdist", "--rlvr-model=noop")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*polite [[]outcome, weight 1[]] failed in 1/1: assert 'I will not make any "
+                                 "changes.' == 'Thank you.'"])

@@ -18,7 +18,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft4Validator
+from jsonschema import Draft4Validator, ValidationError, validators
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
@@ -93,7 +93,7 @@ class Spec:
         adf = json.loads((SPECS / "adf-schema.json").read_text())
         resources.append(("urn:adf", Resource.from_contents(adf, default_specification=DRAFT4)))
         self.registry = Registry().with_resources(resources)
-        self.adf = Draft4Validator(adf, registry=self.registry)
+        self.adf = adf_validator(adf, self.registry)
         self.operations: dict[str, Operation] = {}
         for name, doc in self.documents.items():
             for path, item in doc["paths"].items():
@@ -161,6 +161,68 @@ class Spec:
                 if op.method == method:
                     return op, m.groupdict(), True
         return None, {}, path_known
+
+
+def adf_validator(adf: dict[str, Any], registry: Registry) -> Draft4Validator:
+    """A validator for ADF documents whose `anyOf` only tries the alternatives for the node's `type`.
+
+    ADF lists every node kind as an alternative of an `anyOf`, several of them per kind (paragraph variants
+    and so on). A plain `anyOf` descends into all of them at every level, which costs milliseconds for a
+    small document and grows exponentially with nesting (a 6-deep invalid list took 40 s). An alternative
+    whose `properties.type.enum` (through `$ref` and `allOf`) lacks the node's `type` can never match, so
+    skipping it changes no verdict; it only spares the work and keeps the error context relevant.
+    """
+    kinds: dict[int, tuple[frozenset[str] | None, ...]] = {}
+    keep: list[Any] = []  # the lists keyed by id() stay alive
+
+    def node_types(schema: Any, seen: frozenset[str] = frozenset()) -> frozenset[str] | None:
+        if not isinstance(schema, dict):
+            return None
+        ref = schema.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/definitions/") and ref not in seen:
+            return node_types(adf["definitions"].get(ref.split("/")[-1]), seen | {ref})
+        enum = ((schema.get("properties") or {}).get("type") or {}).get("enum")
+        found = frozenset(e for e in enum if isinstance(e, str)) if isinstance(enum, list) else None
+        for sub in schema.get("allOf", []):
+            more = node_types(sub, seen)
+            if more is not None:
+                found = more if found is None else found & more
+        return found
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if isinstance(node.get("anyOf"), list):
+                kinds[id(node["anyOf"])] = tuple(node_types(s) for s in node["anyOf"])
+                keep.append(node["anyOf"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(adf)
+
+    def any_of(validator: Any, alternatives: list[Any], instance: Any, schema: dict[str, Any]) -> Any:
+        types = kinds.get(id(alternatives))
+        kind = instance.get("type") if isinstance(instance, dict) else None
+        errors = []
+        for index, (subschema, admits) in enumerate(zip(alternatives, types or [None] * len(alternatives),
+                                                         strict=True)):
+            if admits is not None and isinstance(kind, str) and kind not in admits:
+                continue
+            found = list(validator.descend(instance, subschema, schema_path=index))
+            if not found:
+                return
+            errors.extend(found)
+        yield ValidationError(f"{_short(instance)} is not valid under any of the given schemas", context=errors)
+
+    validator_class = validators.extend(Draft4Validator, {"anyOf": any_of})
+    return validator_class(adf, registry=registry)
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 200 else text[:199] + "…"
 
 
 @cache
