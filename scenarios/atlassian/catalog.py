@@ -124,6 +124,9 @@ class Tool:
         """(argument name, message) for the first argument that breaks the tool's schema, or None."""
         error = best_match(self.validator.iter_errors(arguments))
         if error is None:
+            for a in self.arguments:  # an empty path segment would address another resource
+                if a.location == "path" and not str(arguments.get(a.name, "x")).strip():
+                    return a.name, f"Invalid argument '{a.name}': the {a.spec_name} must not be empty."
             return None
         if error.validator == "additionalProperties":
             extra = sorted(set(arguments) - {a.name for a in self.arguments})

@@ -109,7 +109,7 @@ def read_body(body: Any) -> tuple[str, str | None]:
     if representation == "atlas_doc_format":
         try:
             doc = json.loads(value)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise confluence_error(400, "atlas_doc_format value is not valid JSON") from None
         problem = adf_errors(doc)
         if problem:

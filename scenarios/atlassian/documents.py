@@ -9,6 +9,24 @@ import xml.etree.ElementTree as ET
 from html.entities import name2codepoint
 from typing import Any
 
+# Nesting levels of a JSON value. Deeper input is a 400, as the services' JSON parser (Jackson) refuses deep
+# nesting; the real limit is higher, but validating deeper documents would exhaust Python's stack.
+MAX_DEPTH = 64
+
+
+def too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
+    """Whether a JSON value nests more than `limit` arrays and objects deep (checked without recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        node, level = stack.pop()
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else None
+        if children is None:
+            continue
+        if level > limit:
+            return True
+        stack.extend((child, level + 1) for child in children if isinstance(child, dict | list))
+    return False
+
 
 def adf_paragraphs(texts: list[str]) -> dict[str, Any]:
     """An ADF document with one paragraph per text."""
@@ -20,6 +38,8 @@ def adf_errors(doc: Any) -> str | None:
     """Why `doc` is not valid ADF (the most specific schema error), or None when it is."""
     from .openapi import spec
 
+    if too_deep(doc):
+        return f"the document is nested more than {MAX_DEPTH} levels deep"
     validator = spec().adf
     if validator.is_valid(doc):
         return None

@@ -15,6 +15,7 @@ from jsonschema.exceptions import best_match
 from pytest_rlvr.trace import ToolResult
 
 from . import catalog, confluence, jira
+from .documents import MAX_DEPTH, too_deep
 from .generate import generate
 from .http import ApiError, Request, Response, document_of, error_for
 from .openapi import Operation, spec
@@ -54,6 +55,8 @@ class World:
                 raise error_for(document, 404, f"No API operation at {path}.")
             if raw_body is not None:
                 body = self._parse_body(op, raw_body)
+            if too_deep(body):
+                raise error_for(op.document, 400, f"The request body is nested more than {MAX_DEPTH} levels deep.")
             response = self._dispatch(op, params, dict(query or {}), body)
         except ApiError as exc:
             response = exc.response
@@ -77,6 +80,9 @@ class World:
             return json.loads(raw)
         except ValueError as exc:
             raise error_for(op.document, 400, f"Unexpected character in the request body: {exc}") from None
+        except RecursionError:
+            raise error_for(op.document, 400, f"The request body is nested more than {MAX_DEPTH} levels "
+                                              f"deep.") from None
 
     def _dispatch(self, op: Operation, params: dict[str, str], query: dict[str, Any], body: Any) -> Response:
         for p in op.parameters:
@@ -117,7 +123,10 @@ class World:
     # -- tool level ------------------------------------------------------------------------------------------
     def call(self, name: str, arguments: str | Mapping[str, Any], call_id: str = "") -> ToolResult:
         """Execute a tool call from a model; rejected calls are answered, recorded, and change nothing."""
-        raw = arguments if isinstance(arguments, str) else json.dumps(arguments)
+        try:
+            raw = arguments if isinstance(arguments, str) else json.dumps(arguments, default=repr)
+        except (ValueError, RecursionError):  # a circular or too deeply nested mapping from a Python caller
+            raw = "<arguments not representable as JSON>"
         if name not in self.tools:
             document = "jira-v3"
             status, body, error, op = 404, {"errorMessages": [
@@ -127,7 +136,7 @@ class World:
             tool = catalog.tool(name)
             op = tool.operation
             document = op.document
-            status, body, error = self._tool(tool, arguments)
+            status, body, error = self._tool(tool, arguments, len(raw))
         result = ToolResult(call_id=call_id, name=name, status=status, body=body,
                             content=render(status, body), error=error,
                             write=bool(op and op.write), operation=op.id if op else None,
@@ -135,20 +144,27 @@ class World:
         del document
         return result
 
-    def _tool(self, tool: catalog.Tool, arguments: str | Mapping[str, Any]) -> tuple[int, Any, str | None]:
+    def _tool(self, tool: catalog.Tool, arguments: str | Mapping[str, Any],
+              size: int) -> tuple[int, Any, str | None]:
         document = tool.operation.document
+        if size > MAX_BODY:
+            e = error_for(document, 413, "The request is too large in size (over 5 MB).").response
+            return e.status, e.body, "invalid_arguments"
         if isinstance(arguments, str):
-            if len(arguments) > MAX_BODY:
-                e = error_for(document, 413, "The request is too large in size (over 5 MB).").response
-                return e.status, e.body, "invalid_arguments"
             try:
                 arguments = json.loads(arguments) if arguments.strip() else {}
             except ValueError as exc:
                 e = error_for(document, 400, f"The arguments are not valid JSON: {exc}").response
                 return e.status, e.body, "invalid_json"
+            except RecursionError:
+                e = error_for(document, 400, f"The arguments nest more than {MAX_DEPTH} levels.").response
+                return e.status, e.body, "invalid_json"
         if not isinstance(arguments, Mapping):
             e = error_for(document, 400, "The arguments must be a JSON object.").response
             return e.status, e.body, "invalid_json"
+        if too_deep(arguments):
+            e = error_for(document, 400, f"The arguments nest more than {MAX_DEPTH} levels.").response
+            return e.status, e.body, "invalid_arguments"
         arguments = dict(arguments)
         problem = tool.argument_error(arguments)
         if problem:

@@ -1,0 +1,1 @@
+"""Model adapters: transformers in-process (the embedded CPU default), OpenAI-compatible servers, vLLM."""

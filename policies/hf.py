@@ -1,0 +1,101 @@
+"""The in-process transformers policy: the embedded CPU default, and any local checkpoint.
+
+Rollouts waiting at the same moment arrive together (the engine's dynamic batching); they are rendered
+with the model's chat template, left-padded, and generated in one batched `generate` call off the event
+loop. Tool calls are parsed from the text, exactly as training sees them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from pytest_rlvr.policy import AssistantTurn, TurnRequest
+
+from .chat import model_messages, parse, template
+from .registry import EMBEDDED, ModelSpec
+
+
+class TransformersPolicy:
+    """A causal LM run with transformers on this machine (CPU unless CUDA is available)."""
+
+    max_batch_size = 8
+
+    def __init__(self, spec: ModelSpec) -> None:
+        self.spec = spec
+        self.name = spec.alias
+        self._lock = threading.Lock()
+        self._loaded: tuple[Any, Any] | None = None
+
+    @property
+    def info(self) -> dict[str, Any]:
+        return {"name": self.name, "backend": "hf", "model": self.spec.model, "template": self.spec.template,
+                "tool_format": self.spec.tool_format, "thinking": self.spec.thinking,
+                "max_batch_size": self.max_batch_size, "choice": getattr(self, "choice", None)}
+
+    def load(self) -> tuple[Any, Any]:
+        with self._lock:
+            if self._loaded is None:
+                import torch
+                from transformers import AutoModelForCausalLM, AutoTokenizer
+
+                path = self.spec.model
+                if self.spec.alias == EMBEDDED:
+                    from .weights import embedded_checkpoint
+
+                    path = str(embedded_checkpoint())
+                torch.set_num_threads(os.cpu_count() or 1)
+                tokenizer = AutoTokenizer.from_pretrained(path)
+                if not Path(path, "rlvr-model.json").exists():  # a checkpoint of ours carries its template
+                    tokenizer.chat_template = template(self.spec.template)
+                tokenizer.padding_side = "left"
+                if tokenizer.pad_token is None:
+                    tokenizer.pad_token = tokenizer.eos_token
+                device = "cuda" if torch.cuda.is_available() else "cpu"
+                model = AutoModelForCausalLM.from_pretrained(
+                    path, dtype=torch.bfloat16 if device == "cuda" else torch.float32).to(device).eval()
+                self._loaded = (tokenizer, model)
+            return self._loaded
+
+    def render(self, request: TurnRequest) -> str:
+        tokenizer, _ = self.load()
+        return tokenizer.apply_chat_template(model_messages(request.messages), tools=list(request.tools),
+                                             add_generation_prompt=True, tokenize=False,
+                                             enable_thinking=self.spec.thinking)
+
+    async def generate(self, requests: Sequence[TurnRequest]) -> list[AssistantTurn]:
+        return await asyncio.to_thread(self._generate, list(requests))
+
+    def _generate(self, requests: list[TurnRequest]) -> list[AssistantTurn]:
+        import torch
+
+        tokenizer, model = self.load()
+        prompts = [self.render(r) for r in requests]
+        batch = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False).to(model.device)
+        sampling = requests[0].sampling  # one batch, one setting: the engine batches one run's requests
+        stop = [t for t in {tokenizer.eos_token_id, tokenizer.convert_tokens_to_ids("<|im_end|>")} if t is not None]
+        options: dict[str, Any] = {"max_new_tokens": max(r.sampling.max_tokens for r in requests),
+                                   "pad_token_id": tokenizer.pad_token_id, "eos_token_id": stop}
+        if sampling.temperature > 0:
+            torch.manual_seed(sampling.seed)
+            options |= {"do_sample": True, "temperature": sampling.temperature, "top_p": 1.0, "top_k": 0}
+        else:
+            options |= {"do_sample": False, "temperature": None, "top_p": None, "top_k": None}
+        with torch.inference_mode():
+            out = model.generate(**batch, **options)
+        turns = []
+        width = batch["input_ids"].shape[1]
+        for row, request in zip(range(len(requests)), requests, strict=True):
+            new = out[row, width:width + request.sampling.max_tokens].tolist()
+            produced = next((i for i, t in enumerate(new) if t in stop), len(new))
+            text = tokenizer.decode(new[:produced], skip_special_tokens=True)
+            prose, calls = parse(text, self.spec.tool_format)
+            turns.append(AssistantTurn(prose, calls, int(batch["attention_mask"][row].sum()), produced))
+        return turns
+
+    async def close(self) -> None:
+        self._loaded = None
