@@ -61,7 +61,14 @@ def spread(items: list[Any]) -> st.SearchStrategy[Any]:
     return st.integers(0, 2**16).map(lambda n: items[n % len(items)])
 
 
-ids = spread(REAL * 3 + BOGUS)  # mostly real: a call must get past the lookups to test the rules
+def mostly(real: list[str], every: int = 4) -> st.SearchStrategy[str]:
+    """Mostly real ids (a call must get past the lookups to test the rules), one in `every` bogus."""
+    mixed = [BOGUS[n // every % len(BOGUS)] if n % every == every - 1 else real[n % len(real)]
+             for n in range(every * max(len(real), len(BOGUS)))]
+    return spread(mixed)
+
+
+ids = mostly(REAL)
 words = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=12)
 scalars = st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats(allow_nan=False) | words | ids
 junk = st.recursive(scalars, lambda inner: st.lists(inner, max_size=3)
@@ -151,7 +158,7 @@ ID_POOLS: dict[str, list[str]] = {
 
 def id_for(name: str, tool: str) -> st.SearchStrategy[Any]:
     pool = ID_POOLS.get(f"{tool}.{name}") or ID_POOLS.get(name)
-    return spread(pool * 6 + BOGUS) if pool else ids
+    return mostly(pool) if pool else ids
 
 
 def from_schema(name: str, schema: dict[str, Any], tool: str) -> st.SearchStrategy[Any]:

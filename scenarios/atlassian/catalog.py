@@ -61,14 +61,15 @@ def _sentence(text: str, limit: int = 200) -> str:
     return first if len(first) <= limit else first[: limit - 1].rstrip() + "…"
 
 
-def _flat(schema: dict[str, Any], op: Operation) -> dict[str, Any]:
-    """A schema reduced to plain JSON types, nested objects as bare `object`."""
+def _flat(schema: dict[str, Any], op: Operation, top: bool = True) -> dict[str, Any]:
+    """A schema reduced to plain JSON types, nested objects as bare `object`, enums only at the top level
+    (what a Python signature and docstring can say, through `get_json_schema`)."""
     resolver = spec().registry.resolver()
     while "$ref" in schema:
         schema = resolver.lookup(schema["$ref"]).contents
     for combo in ("allOf", "anyOf"):
         if combo in schema and "type" not in schema:
-            return _flat(schema[combo][0], op)
+            return _flat(schema[combo][0], op, top)
     # An untyped schema takes any value; the model is shown `object` where the value is a document (Jira's
     # comment body: "The comment text in Atlassian Document Format"), else `string`.
     kind = schema.get("type", "object" if "properties" in schema or "Document Format" in
@@ -80,8 +81,8 @@ def _flat(schema: dict[str, Any], op: Operation) -> dict[str, Any]:
     if nullable:
         out["nullable"] = True  # as transformers' get_json_schema renders `X | None`
     if kind == "array":
-        out["items"] = _flat(schema.get("items", {}), op)
-    if "enum" in schema and kind in ("string", "integer"):
+        out["items"] = _flat(schema.get("items", {}), op, top=False)
+    if top and "enum" in schema and kind in ("string", "integer"):
         out["enum"] = [v for v in schema["enum"] if v is not None]
     return out
 

@@ -134,6 +134,12 @@ def check_title(site: Site, space: str, title: Any, exclude: str | None = None) 
     return title
 
 
+def last_position(site: Site, parent: str | None) -> int:
+    """The position after every child of `parent`: new and moved pages go last, as in the page tree."""
+    return 1 + max((p.position for p in site.pages.values() if p.parent == parent and parent is not None),
+                   default=-1)
+
+
 def create_page(site: Site, req: Request) -> Response:
     b = req.body
     space = site.spaces.get(str(b["spaceId"]))
@@ -150,9 +156,8 @@ def create_page(site: Site, req: Request) -> Response:
             raise confluence_error(404, f"Parent page {parent} was not found in space {space.key}.")
     storage, adf = read_body(b.get("body", {"representation": "storage", "value": ""}))
     when = site.tick()
-    siblings = sum(1 for p in site.pages.values() if p.parent == parent)
     page = Page(site.new_id(), space.id, title, parent, storage, site.myself, when, when, status=status,
-                adf=adf, position=siblings)
+                adf=adf, position=last_position(site, parent))
     site.pages[page.id] = page
     return Response(200, page_json(site, page, "storage"))
 
@@ -210,6 +215,8 @@ def update_page(site: Site, req: Request) -> Response:
                 raise confluence_error(400, "A page cannot be moved under itself or its descendants.")
             ancestor = site.pages[ancestor].parent
     storage, adf = read_body(b["body"])
+    if parent != page.parent:  # a moved page goes last among its new siblings
+        page.position = last_position(site, parent)
     page.title, page.parent, page.body, page.adf, page.status = title, parent, storage, adf, b["status"]
     page.version += 1
     page.updated = site.tick()

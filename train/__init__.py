@@ -1,0 +1,1 @@
+"""python -m train: SFT warm start and GRPO with TRL, on the scenario checks."""

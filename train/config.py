@@ -1,0 +1,96 @@
+"""`python -m train` options, checked before anything is loaded: bad configuration fails in one line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+SUPPORTED_TEMPLATES = ("qwen2_5.jinja", "qwen3.jinja", "qwen3_5_nothink.jinja", "qwen3_5_think.jinja")
+
+
+class ConfigError(ValueError):
+    """A configuration that cannot train; str(e) is the one line shown."""
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    command: str  # "grpo" | "sft"
+    model: str
+    scenarios: tuple[str, ...]
+    output: Path
+    steps: int = 20
+    group_size: int = 4
+    batch_size: int = 4
+    learning_rate: float = 1e-5
+    lora: bool = False
+    seed: int = 0
+    max_turns: int = 6
+    max_completion_length: int = 1024
+    temperature: float = 1.0
+    tasks: int = 64  # train tasks per scenario (SFT demonstrations, or the GRPO prompt pool)
+    resume: str | None = None
+    split: str = "train"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["output"] = str(self.output)
+        return data
+
+    def save(self) -> None:
+        self.output.mkdir(parents=True, exist_ok=True)
+        (self.output / "train-config.json").write_text(json.dumps(self.to_dict(), indent=1) + "\n")
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m train", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+    for name, helptext in (("grpo", "GRPO with the scenario checks as rewards"),
+                           ("sft", "warm start: SFT on oracle demonstrations of train tasks")):
+        s = sub.add_parser(name, help=helptext)
+        s.add_argument("--model", default="smollm2-135m", help="alias, checkpoint directory or model id")
+        s.add_argument("--scenarios", default="all", help="comma-separated scenario names, or 'all'")
+        s.add_argument("--output", required=True, type=Path, help="output directory (the checkpoint)")
+        s.add_argument("--steps", type=int, default=20)
+        s.add_argument("--group-size", type=int, default=4, help="GRPO completions per prompt")
+        s.add_argument("--batch-size", type=int, default=4, help="sequences per optimizer step")
+        s.add_argument("--learning-rate", "--lr", type=float, default=None)
+        s.add_argument("--lora", action="store_true", help="train LoRA adapters (peft) instead of all weights")
+        s.add_argument("--seed", type=int, default=0)
+        s.add_argument("--max-turns", type=int, default=6, help="tool-calling iterations per episode")
+        s.add_argument("--max-completion-length", type=int, default=1024,
+                       help="tokens for the whole episode, tool results included")
+        s.add_argument("--temperature", type=float, default=1.0)
+        s.add_argument("--tasks", type=int, default=64, help="train tasks per scenario")
+        s.add_argument("--split", default="train", help="task split to train on (only 'train' is allowed)")
+        s.add_argument("--resume", default=None, help="resume from a checkpoint directory of a previous run")
+    return p
+
+
+def parse(argv: list[str]) -> TrainConfig:
+    from scenarios import SCENARIOS
+
+    a = parser().parse_args(argv)
+    names = tuple(SCENARIOS) if a.scenarios == "all" else tuple(s.strip() for s in a.scenarios.split(","))
+    unknown = [n for n in names if n not in SCENARIOS]
+    if unknown:
+        raise ConfigError(f"--scenarios: unknown scenario {unknown[0]!r}; known: {', '.join(SCENARIOS)}")
+    if a.split != "train":
+        raise ConfigError(f"--split={a.split}: training uses the train split only; eval tasks are held out")
+    for name in ("steps", "group_size", "batch_size", "max_turns", "max_completion_length", "tasks"):
+        if getattr(a, name) < 1:
+            raise ConfigError(f"--{name.replace('_', '-')}={getattr(a, name)}: must be at least 1")
+    if a.command == "grpo" and (a.batch_size * 1) % a.group_size:
+        raise ConfigError(f"--batch-size={a.batch_size} must be a multiple of --group-size={a.group_size}")
+    lr = a.learning_rate if a.learning_rate is not None else (5e-5 if a.command == "sft" else 1e-5)
+    return TrainConfig(a.command, a.model, names, a.output, a.steps, a.group_size, a.batch_size, lr, a.lora,
+                       a.seed, a.max_turns, a.max_completion_length, a.temperature, a.tasks, a.resume, a.split)
+
+
+def check_template(template: str) -> None:
+    if template not in SUPPORTED_TEMPLATES:
+        raise ConfigError(f"chat template {template!r} is not one TRL trains tool use with; "
+                          f"supported: {', '.join(SUPPORTED_TEMPLATES)}")

@@ -1,0 +1,43 @@
+"""Training data from the scenarios' train split: GRPO prompts, and SFT demonstrations by the oracle."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pytest_rlvr import Scenario
+
+
+def prompts(scenarios: list[Scenario], per_scenario: int, seed: int) -> list[dict[str, Any]]:
+    """GRPO rows: the conversation start, the environment (scenario) name and the task seed, interleaved."""
+    rows = []
+    for i in range(per_scenario):
+        for s in scenarios:
+            task = s.tasks("train", count=1, start=seed * 10_000 + i)[0]
+            rows.append({"prompt": s.messages(task), "environment": s.name, "seed": task.seed, "split": "train",
+                         "task_id": task.id})
+    return rows
+
+
+def demonstrations(scenarios: list[Scenario], per_scenario: int, seed: int) -> list[dict[str, Any]]:
+    """SFT rows: the oracle's whole conversation with the scenario's tools, on train tasks."""
+    from policies.chat import model_messages
+    from scenarios.scoring import play
+
+    rows = []
+    for i in range(per_scenario):
+        for s in scenarios:
+            task = s.tasks("train", count=1, start=seed * 10_000 + i)[0]
+            trace, reward = play(s, task, "oracle")
+            assert reward.score == 1.0, f"the oracle failed {task.id}: {reward.explain()}"
+            messages = trace.messages + [m for turn in trace.turns for m in _turn_messages(turn)]
+            rows.append({"messages": model_messages(messages), "tools": list(s.tools)})
+    return rows
+
+
+def _turn_messages(turn: Any) -> list[dict[str, Any]]:
+    from pytest_rlvr.rollout import assistant_message, tool_message
+    from pytest_rlvr.policy import AssistantTurn
+
+    out = [assistant_message(AssistantTurn(turn.text, turn.tool_calls))]
+    out += [{k: v for k, v in tool_message(r).items() if k != "tool_call_id"} for r in turn.results]
+    return out

@@ -1,0 +1,149 @@
+"""SFT and GRPO runs with TRL: model loading, trainer set-up, and a checkpoint the plugin evaluates as is."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from .config import ConfigError, TrainConfig, check_template
+
+
+def model_path(name: str) -> tuple[str, Any]:
+    """(path or id to load, ModelSpec) for an alias, a checkpoint directory or a model id."""
+    from policies.registry import EMBEDDED, resolve
+
+    spec = resolve(name)
+    check_template(spec.template)
+    if spec.alias == EMBEDDED:
+        from policies.weights import embedded_checkpoint
+
+        return str(embedded_checkpoint()), spec
+    return spec.model, spec
+
+
+def device_args() -> dict[str, Any]:
+    import torch
+
+    if torch.cuda.is_available():
+        return {"bf16": True}
+    return {"use_cpu": True, "bf16": False}
+
+
+def load(path: str, spec: Any) -> tuple[Any, Any]:
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from policies.chat import template
+
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    tokenizer.chat_template = template(spec.template)  # exactly TRL's, so TRL recognises it
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    dtype = torch.bfloat16 if torch.cuda.is_available() else torch.float32
+    model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype)
+    return model, tokenizer
+
+
+def lora_config(cfg: TrainConfig) -> Any:
+    if not cfg.lora:
+        return None
+    from peft import LoraConfig
+
+    return LoraConfig(r=16, lora_alpha=32, lora_dropout=0.0, target_modules="all-linear", task_type="CAUSAL_LM")
+
+
+def check_budget(cfg: TrainConfig, tokenizer: Any, scenarios: list[Any]) -> None:
+    """Refuse a completion budget the oracle's episodes do not fit in: TRL would drop tool results."""
+    from .data import demonstrations
+
+    longest = 0
+    for row in demonstrations(scenarios, 2, cfg.seed):
+        prompt = tokenizer.apply_chat_template(row["messages"][:2], tools=row["tools"], tokenize=True,
+                                               add_generation_prompt=True)
+        full = tokenizer.apply_chat_template(row["messages"], tools=row["tools"], tokenize=True)
+        longest = max(longest, len(_ids(full)) - len(_ids(prompt)))
+    if longest > cfg.max_completion_length:
+        raise ConfigError(f"--max-completion-length={cfg.max_completion_length} is too small: the reference "
+                          f"episodes take up to {longest} tokens (tool results included), and TRL drops tool "
+                          f"results past the budget")
+
+
+def _ids(encoded: Any) -> list[int]:
+    return list(encoded["input_ids"] if isinstance(encoded, dict) or hasattr(encoded, "keys") else encoded)
+
+
+def finish(cfg: TrainConfig, trainer: Any, tokenizer: Any, spec: Any) -> Path:
+    """Save a plain checkpoint (LoRA merged) with its tokenizer, eval template and spec, plus logs and plot."""
+    from policies.chat import template
+    from policies.registry import save_metadata
+
+    from .plot import plot_rewards
+
+    model = trainer.model
+    if cfg.lora:
+        model = model.merge_and_unload()
+    model.save_pretrained(cfg.output)
+    tokenizer.chat_template = template(spec.template)
+    tokenizer.save_pretrained(cfg.output)
+    save_metadata(cfg.output, replace(spec, alias=str(cfg.output), model=str(cfg.output)))
+    history = trainer.state.log_history
+    (cfg.output / "log_history.json").write_text(json.dumps(history, indent=1) + "\n")
+    plot_rewards(history, cfg.output / "rewards.png")
+    return cfg.output
+
+
+def grpo(cfg: TrainConfig) -> Path:
+    from datasets import Dataset
+    from trl import GRPOConfig, GRPOTrainer
+
+    from scenarios import SCENARIOS
+
+    from .data import prompts
+    from .environment import environment_class
+    from .rewards import reward_functions
+
+    os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
+    path, spec = model_path(cfg.model)
+    model, tokenizer = load(path, spec)
+    scenarios = [SCENARIOS[n] for n in cfg.scenarios]
+    check_budget(cfg, tokenizer, scenarios)
+    cfg.save()
+    args = GRPOConfig(
+        output_dir=str(cfg.output / "trainer"), max_steps=cfg.steps, learning_rate=cfg.learning_rate,
+        per_device_train_batch_size=cfg.batch_size, num_generations=cfg.group_size, seed=cfg.seed,
+        max_completion_length=cfg.max_completion_length, max_tool_calling_iterations=cfg.max_turns,
+        temperature=cfg.temperature, logging_steps=1, save_strategy="steps", save_steps=max(cfg.steps // 2, 1),
+        report_to="none", beta=0.0, chat_template_kwargs={"enable_thinking": spec.thinking},
+        log_completions=False, **device_args())
+    dataset = Dataset.from_list(prompts(scenarios, cfg.tasks, cfg.seed))
+    trainer = GRPOTrainer(model=model, reward_funcs=reward_functions(), args=args, train_dataset=dataset,
+                          processing_class=tokenizer, peft_config=lora_config(cfg),
+                          environment_factory={s.name: environment_class(s) for s in scenarios})
+    trainer.train(resume_from_checkpoint=cfg.resume)
+    return finish(cfg, trainer, tokenizer, spec)
+
+
+def sft(cfg: TrainConfig) -> Path:
+    from datasets import Dataset
+    from trl import SFTConfig, SFTTrainer
+
+    from scenarios import SCENARIOS
+
+    from .data import demonstrations
+
+    path, spec = model_path(cfg.model)
+    model, tokenizer = load(path, spec)
+    scenarios = [SCENARIOS[n] for n in cfg.scenarios]
+    cfg.save()
+    args = SFTConfig(
+        output_dir=str(cfg.output / "trainer"), max_steps=cfg.steps, learning_rate=cfg.learning_rate,
+        per_device_train_batch_size=cfg.batch_size, seed=cfg.seed, logging_steps=1, report_to="none",
+        assistant_only_loss=True, save_strategy="no", max_length=4096, **device_args())
+    dataset = Dataset.from_list(demonstrations(scenarios, cfg.tasks, cfg.seed))
+    trainer = SFTTrainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer,
+                         peft_config=lora_config(cfg))
+    trainer.train(resume_from_checkpoint=cfg.resume)
+    return finish(cfg, trainer, tokenizer, spec)
