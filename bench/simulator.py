@@ -1,0 +1,198 @@
+"""Tool calls per second through `World.call` on one core, and where the time goes.
+
+A fixed mix, as a model produces it (arguments as JSON text): reads (get issue, JQL search, transitions,
+comments, users, pages, spaces), ADF-bearing writes (createIssue with an ADF description, addComment,
+createPage in ADF) and rejected calls (unknown tool, unparsable JSON, a schema violation, an unknown issue,
+invalid ADF, a transition the workflow does not allow, a stale page version). Every call is validated as
+in evaluation and training: tool arguments, request bodies and ADF documents against the official schemas.
+
+A fresh world is built for every round of the mix (an episode); its cost is reported apart. The split is
+measured with time.perf_counter around the parts, in a second, instrumented run:
+
+- args: jsonschema validation of the tool arguments (`Tool.argument_error`);
+- body: jsonschema validation of the request body against the operation's schema;
+- adf: ADF validation of documents (`adf_errors`, called by the handlers);
+- handler: the handlers themselves, without the ADF validation inside them;
+- rest: JSON parsing, routing, query coercion, rendering the result and recording it.
+
+Run: `python -m bench simulator` (or `python -m bench.simulator`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+from scenarios.atlassian import catalog, confluence, jira, world
+from scenarios.atlassian.generate import generate
+from scenarios.atlassian.site import Site
+from scenarios.atlassian.world import World
+
+SEED = 11
+TARGET = 10_000  # calls/s
+ROUNDS = 300
+
+
+def adf(text: str) -> dict[str, Any]:
+    return {"type": "doc", "version": 1, "content": [
+        {"type": "paragraph", "content": [{"type": "text", "text": text, "marks": [{"type": "strong"}]}]},
+        {"type": "bulletList", "content": [{"type": "listItem", "content": [
+            {"type": "paragraph", "content": [{"type": "text", "text": "step one"}]}]}]}]}
+
+
+def mix(site: Site) -> list[tuple[str, str, str]]:
+    """(kind, tool, arguments as JSON text) for one round, built from the site's own ids."""
+    issue = next(iter(site.issues.values()))
+    project = site.projects[issue.project]
+    task_type = next(t for t in project.issue_types if not site.issue_types[t].subtask)
+    required = {f.id for f in project.screens[task_type] if f.required}
+    fields: dict[str, Any] = {"project": {"key": project.key}, "issuetype": {"id": task_type},
+                              "summary": "Checkout fails for EU cards", "description": adf("Seen in production.")}
+    if "priority" in required:
+        fields["priority"] = {"name": "High"}
+    blocked = next(t for t in project.workflow.transitions if t not in jira.available(site, issue))
+    space = next(iter(site.spaces.values()))
+    page = next(p for p in site.pages.values() if p.parent == space.homepage)
+    calls: list[tuple[str, str, dict[str, Any] | str]] = [
+        ("read", "getIssue", {"issueIdOrKey": issue.key}),
+        ("read", "getIssue", {"issueIdOrKey": issue.key, "fields": ["summary", "status", "labels"]}),
+        ("read", "searchAndReconsileIssuesUsingJql", {"jql": f"project = {project.key} AND labels IS EMPTY",
+                                                      "fields": ["summary", "status"], "maxResults": 5}),
+        ("read", "getTransitions", {"issueIdOrKey": issue.key}),
+        ("read", "getComments", {"issueIdOrKey": issue.key}),
+        ("read", "findUsers", {"query": "a"}),
+        ("read", "getCreateIssueMetaIssueTypeId", {"projectIdOrKey": project.key, "issueTypeId": task_type}),
+        ("read", "getSpaces", {"keys": [space.key]}),
+        ("read", "getPages", {"space_id": [int(space.id)], "title": page.title, "body_format": "storage"}),
+        ("read", "getPageById", {"id": page.id, "body_format": "storage"}),
+        ("write", "createIssue", {"fields": fields}),
+        ("write", "addComment", {"issueIdOrKey": issue.key, "body": adf("Reproduced on staging.")}),
+        ("write", "editIssue", {"issueIdOrKey": issue.key, "update": {"labels": [{"add": "triaged"}]}}),
+        ("write", "createPage", {"spaceId": space.id, "title": "Postmortem {n}", "body": {
+            "representation": "atlas_doc_format", "value": json.dumps(adf("Timeline."))}}),
+        ("rejected", "deleteIssue", {"issueIdOrKey": issue.key}),
+        ("rejected", "getIssue", '{"issueIdOrKey": "' + issue.key),
+        ("rejected", "createIssue", {"fields": fields, "assignee": "me"}),
+        ("rejected", "getIssue", {"issueIdOrKey": f"{project.key}-9999"}),
+        ("rejected", "addComment", {"issueIdOrKey": issue.key, "body": {"type": "doc", "content": []}}),
+        ("rejected", "doTransition", {"issueIdOrKey": issue.key, "transition": {"id": blocked.id}}),
+        ("rejected", "updatePage", {"id": page.id, "status": "current", "title": page.title, "version": {
+            "number": 1}, "body": {"representation": "storage", "value": "<p>stale</p>"}}),
+    ]
+    return [(kind, name, args if isinstance(args, str) else json.dumps(args)) for kind, name, args in calls]
+
+
+def one_core() -> str:
+    """Pin this process to one CPU, where the platform allows it."""
+    if hasattr(os, "sched_setaffinity"):
+        cpu = min(os.sched_getaffinity(0))
+        os.sched_setaffinity(0, {cpu})
+        return f"pinned to CPU {cpu}"
+    return "not pinned (no sched_setaffinity here)"
+
+
+def run(site: Site, rounds: int) -> tuple[float, float, int, Counter[str]]:
+    """(seconds in World.call, seconds building worlds, calls, statuses by kind)."""
+    calls = mix(site)
+    in_calls = in_worlds = 0.0
+    count = 0
+    seen: Counter[str] = Counter()
+    for n in range(rounds):
+        started = time.perf_counter()
+        w = World(site)
+        in_worlds += time.perf_counter() - started
+        started = time.perf_counter()
+        for kind, name, arguments in calls:
+            result = w.call(name, arguments.replace("{n}", str(n)))
+            seen[f"{kind} {result.status // 100}xx"] += 1
+        in_calls += time.perf_counter() - started
+        count += len(calls)
+    return in_calls, in_worlds, count, seen
+
+
+class Split:
+    """Wraps the parts of a call with perf_counter timers."""
+
+    def __init__(self) -> None:
+        self.spent: Counter[str] = Counter()
+        self.undo: list[Callable[[], None]] = []
+
+    def wrap(self, owner: Any, name: str, part: str) -> None:
+        original = getattr(owner, name)
+        spent = self.spent
+
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                spent[part] += time.perf_counter() - started
+
+        setattr(owner, name, timed)
+        self.undo.append(lambda: setattr(owner, name, original))
+
+    def __enter__(self) -> Split:
+        self.wrap(catalog.Tool, "argument_error", "args")
+        self.wrap(world, "best_match", "body")  # the body validator's errors (World._dispatch)
+        self.wrap(jira, "adf_errors", "adf")
+        self.wrap(confluence, "adf_errors", "adf")
+        for op in list(world.HANDLERS):
+            handler = world.HANDLERS[op]
+            world.HANDLERS[op] = self._timed_handler(handler)
+            self.undo.append(lambda op=op, handler=handler: world.HANDLERS.__setitem__(op, handler))
+        return self
+
+    def _timed_handler(self, handler: Callable[..., Any]) -> Callable[..., Any]:
+        spent = self.spent
+
+        def timed(*args: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return handler(*args)
+            finally:
+                spent["handler"] += time.perf_counter() - started
+
+        return timed
+
+    def __exit__(self, *exc: object) -> None:
+        for undo in reversed(self.undo):
+            undo()
+
+
+def main() -> None:
+    where = one_core()
+    site = generate(SEED)
+    assert not World.check_responses, "response conformance checks are for tests, not for the bench"
+    run(site, 10)  # warm up: compiled validators, caches
+    in_calls, in_worlds, count, seen = run(site, ROUNDS)
+    rate = count / in_calls
+    kinds = Counter(kind for kind, _, _ in mix(site))
+    print(f"simulator: {rate:,.0f} tool calls/s through World.call on one core ({where}); target {TARGET:,}: "
+          f"{'met' if rate >= TARGET else 'NOT met'}")
+    print(f"  mix per round: {kinds['read']} reads, {kinds['write']} ADF-bearing and other writes, "
+          f"{kinds['rejected']} rejected calls; {count:,} calls in {in_calls:.2f} s")
+    print(f"  statuses: {dict(sorted(seen.items()))}")
+    print(f"  a fresh world per round: {in_worlds / ROUNDS * 1e3:.2f} ms each "
+          f"({count / (in_calls + in_worlds):,.0f} calls/s counting world creation, "
+          f"{len(mix(site))} calls per world)")
+    with Split() as split:
+        instrumented, _, count2, _ = run(site, ROUNDS)
+    spent = split.spent
+    handler_only = spent["handler"] - spent["adf"]
+    rest = instrumented - spent["args"] - spent["body"] - spent["adf"] - handler_only
+    parts = {"args validation": spent["args"], "body validation": spent["body"], "ADF validation": spent["adf"],
+             "handler": handler_only, "rest": rest}
+    print(f"  split (instrumented run, {count2 / instrumented:,.0f} calls/s with timers): " + ", ".join(
+        f"{name} {seconds / instrumented:.0%} ({seconds / count2 * 1e6:.1f} us/call)"
+        for name, seconds in parts.items()))
+    validation = spent["args"] + spent["body"] + spent["adf"]
+    print(f"  validation total {validation / instrumented:.0%}, handler {handler_only / instrumented:.0%}, "
+          f"rest {rest / instrumented:.0%}")
+
+
+if __name__ == "__main__":
+    main()
