@@ -1,7 +1,8 @@
 # Two entry points; both set up everything they need on a fresh machine.
 PY ?= python3
 MODEL ?= smollm2-135m
-TASKS ?= 10
+TASKS ?= 5
+MAX_TOKENS ?= 256
 VENV := .venv
 BIN := $(VENV)/bin
 
@@ -14,7 +15,7 @@ $(BIN)/.installed: pyproject.toml
 
 .PHONY: eval test bench
 eval: $(BIN)/.installed
-	$(BIN)/python -m pytest scenarios --rlvr-model=$(MODEL) --rlvr-tasks=$(TASKS) $(ARGS)
+	$(BIN)/python -m pytest scenarios --rlvr-model=$(MODEL) --rlvr-tasks=$(TASKS) --rlvr-max-tokens=$(MAX_TOKENS) $(ARGS)
 
 test: $(BIN)/.installed
 	$(BIN)/ruff check .

@@ -7,8 +7,12 @@ client in a plain asyncio loop (each rollout's turns in order, all rollouts at o
 imports nothing but asyncio and openai. Greedy decoding makes both arms generate the same tokens (checked).
 The server answers one request at a time, so both arms do the same work and the difference is the harness.
 
-Figures: the pytest session's wall time over the bare loop's time (target <= 1.02), and over the bare
-process's wall time (process start and imports on both sides).
+Figures (the fastest of REPEATS runs of each arm, alternating, since other load on the machine only ever
+slows a run down): the pytest session's wall time over the bare loop's time (target <= 1.02), and over the
+bare process's wall time (process start and imports on both sides); and, without pytest's fixed cost
+(start-up, imports, collection, results: a `noop` session over the same cases), over the bare loop. The
+fixed cost is a couple of seconds, so the first ratio reaches the target only for runs of minutes.
+Sizes: RLVR_BENCH_SERVER_CASES, RLVR_BENCH_SERVER_MAX_TOKENS, RLVR_BENCH_SERVER_REPEATS.
 """
 
 from __future__ import annotations
@@ -17,7 +21,6 @@ import json
 import os
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -30,8 +33,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIO = "jira_labels"
-CASES = int(os.environ.get("RLVR_BENCH_SERVER_CASES", 16))
-MAX_TOKENS = int(os.environ.get("RLVR_BENCH_SERVER_MAX_TOKENS", 64))
+CASES = int(os.environ.get("RLVR_BENCH_SERVER_CASES", 12))
+MAX_TOKENS = int(os.environ.get("RLVR_BENCH_SERVER_MAX_TOKENS", 48))
 MAX_TURNS = 2
 REPEATS = int(os.environ.get("RLVR_BENCH_SERVER_REPEATS", 2))
 TARGET = 1.02
@@ -105,16 +108,17 @@ def transformers_serve(checkpoint: Path, directory: Path) -> Iterator[str]:
                 process.wait()
 
 
-def harness(url: str, directory: Path) -> tuple[float, Path]:
-    """Wall time of a whole pytest session over the cases, and where its traces are."""
+def harness(url: str | None, directory: Path) -> tuple[float, Path]:
+    """Wall time of a whole pytest session over the cases, and where its traces are (the `noop` policy
+    without a URL)."""
     save = directory / "run.json"
     env = {k: v for k, v in os.environ.items() if k != "PYTEST_ADDOPTS"}
+    policy = ["--rlvr-model=smollm2-135m", f"--rlvr-base-url={url}"] if url else ["--rlvr-model=noop"]
     started = time.perf_counter()
     done = subprocess.run(
         [sys.executable, "-m", "pytest", f"scenarios/test_{SCENARIO}.py", "-q", "-p", "no:xdist",
-         "-p", "no:hypothesispytest", "--rlvr-model=smollm2-135m", f"--rlvr-base-url={url}",
-         f"--rlvr-tasks={CASES}", f"--rlvr-max-tokens={MAX_TOKENS}", f"--rlvr-max-turns={MAX_TURNS}",
-         f"--rlvr-save={save}"],
+         "-p", "no:hypothesispytest", *policy, f"--rlvr-tasks={CASES}", f"--rlvr-max-tokens={MAX_TOKENS}",
+         f"--rlvr-max-turns={MAX_TURNS}", f"--rlvr-save={save}"],
         cwd=ROOT, env=env, capture_output=True, text=True, check=False)
     elapsed = time.perf_counter() - started
     results = json.loads(save.read_text()) if save.exists() else {"cases": []}
@@ -169,11 +173,12 @@ def measure() -> dict[str, Any]:
             request = urllib.request.Request(f"{url}/chat/completions", json.dumps(warm).encode(),
                                              {"Content-Type": "application/json"})
             urllib.request.urlopen(request, timeout=120).read()  # first-request set-up, outside both arms
-            harness_s, bare_process_s, bare_loop_s = [], [], []
+            harness_s, bare_process_s, bare_loop_s, noop_s = [], [], [], []
             requests = tokens_harness = tokens_bare = 0
             for repeat in range(REPEATS):
                 run_dir = directory / f"run{repeat}"
-                run_dir.mkdir()
+                (run_dir / "noop").mkdir(parents=True)
+                noop_s.append(harness(None, run_dir / "noop")[0])
                 elapsed, traces = harness(url, run_dir)
                 harness_s.append(elapsed)
                 chains, tokens_harness = replay(traces, model)
@@ -183,23 +188,28 @@ def measure() -> dict[str, Any]:
                 process_s, loop_s, tokens_bare = bare(url, chains_path)
                 bare_process_s.append(process_s)
                 bare_loop_s.append(loop_s)
-    h, bp, bl = (statistics.median(x) for x in (harness_s, bare_process_s, bare_loop_s))
+    h, bp, bl, noop = (min(x) for x in (harness_s, bare_process_s, bare_loop_s, noop_s))
     return {"cases": CASES, "requests": requests, "tokens_harness": tokens_harness, "tokens_bare": tokens_bare,
-            "harness_s": h, "bare_process_s": bp, "bare_loop_s": bl, "ratio": h / bl, "ratio_processes": h / bp}
+            "harness_s": h, "bare_process_s": bp, "bare_loop_s": bl, "ratio": h / bl, "ratio_processes": h / bp,
+            "noop_s": noop, "ratio_marginal": (h - noop) / bl,
+            "spread": {"harness": [round(x, 2) for x in harness_s], "bare_loop": [round(x, 2) for x in bare_loop_s]}}
 
 
 def main() -> None:
     f = measure()
     same = "same" if f["tokens_harness"] == f["tokens_bare"] else "DIFFERENT"
     print(f"   transformers serve (CPU), SmolLM2-135M; {f['cases']} {SCENARIO} cases, {f['requests']} requests, "
-          f"<= {MAX_TURNS} turns of <= {MAX_TOKENS} tokens; median of {REPEATS}")
+          f"<= {MAX_TURNS} turns of <= {MAX_TOKENS} tokens; fastest of {REPEATS}")
     print(f"   tokens out, harness / bare      : {f['tokens_harness']} / {f['tokens_bare']} ({same} work)")
     print(f"   pytest session (whole process)  : {f['harness_s']:.2f} s")
     print(f"   bare client (asyncio loop)      : {f['bare_loop_s']:.2f} s")
     print(f"   bare client (whole process)     : {f['bare_process_s']:.2f} s")
+    print(f"   pytest fixed cost (noop policy) : {f['noop_s']:.2f} s")
+    print(f"   every run, harness / bare loop  : {f['spread']['harness']} / {f['spread']['bare_loop']}")
     print(f"   ratio, session / bare loop      : {f['ratio']:.3f} (target <= {TARGET}: "
           f"{'met' if f['ratio'] <= TARGET else 'MISSED'})")
     print(f"   ratio, session / bare process   : {f['ratio_processes']:.3f}")
+    print(f"   ratio, (session - noop) / loop  : {f['ratio_marginal']:.3f} (what the harness adds per request)")
 
 
 if __name__ == "__main__":

@@ -193,7 +193,7 @@ class OpenAIPolicy:
         if max_concurrent is not None:
             self.max_concurrent_batches = max_concurrent
         self._served: dict[str, str] = {u: served_model for u in self.base_urls} if served_model else {}
-        self._served_by: dict[str, str] = {}
+        self._owned_by: dict[str, str] = {}
         self._next = itertools.count()
         self._clients: dict[str, Any] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -217,7 +217,7 @@ class OpenAIPolicy:
         names = sorted({self._served.get(u, self.spec.model) for u in self.base_urls})
         return {"name": self.name, "backend": "openai", "base_urls": list(self.base_urls),
                 "model": names[0] if len(names) == 1 else names, "spec_model": self.spec.model,
-                "served_by": sorted(set(self._served_by.values())) or None,
+                "owned_by": sorted(set(self._owned_by.values())) or None,
                 "endpoint": "completions" if self.client_side else "chat.completions",
                 "client_side": self.client_side,
                 "tool_parsing": "client" if self.client_side else "server (client-side for <tool_call> text)",
@@ -230,7 +230,7 @@ class OpenAIPolicy:
         self._served[url] = name
         owners = {str(m.get("owned_by")) for m in listed if str(m.get("id")) == name and m.get("owned_by")}
         if owners:
-            self._served_by[url] = sorted(owners)[0]
+            self._owned_by[url] = sorted(owners)[0]
         return name
 
     def _resolve_sync(self, url: str) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import inspect
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
@@ -85,6 +86,15 @@ class Reward:
         return "\n".join(lines)
 
 
+ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+
+
+def _message(exc: AssertionError) -> str:
+    """The assertion's message, without object addresses (pytest's introspection shows some), so that the
+    same trace always gives the same outcome."""
+    return ADDRESS.sub("", str(exc)) or "assertion failed"
+
+
 def score(checks: Iterable[Check], trace: Trace, task: Task) -> Reward:
     """Run every check on the trace; AssertionError means "did not hold", anything else is a CheckBug."""
     outcomes = []
@@ -92,7 +102,7 @@ def score(checks: Iterable[Check], trace: Trace, task: Task) -> Reward:
         try:
             c(trace, task)
         except AssertionError as exc:
-            outcomes.append(CheckOutcome(c.name, c.group, c.weight, False, str(exc) or "assertion failed"))
+            outcomes.append(CheckOutcome(c.name, c.group, c.weight, False, _message(exc)))
         except Exception as exc:
             raise CheckBug(f"check {c.name!r} raised {type(exc).__name__}: {exc}") from exc
         else:

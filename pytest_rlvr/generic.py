@@ -1,5 +1,9 @@
 """Checks every scenario can reuse, as factories that return Check objects.
 
+The process checks are earned: a trace without any tool call fails them (and no_duplicate_write needs a
+write that succeeded), so that a policy that does nothing scores 0 rather than collecting penalties it
+avoided by not acting.
+
 Each failed check says what went wrong with the values compared. The plugin registers this module for
 pytest's assertion rewriting, so under pytest the messages also carry pytest's introspection.
 """
@@ -14,7 +18,7 @@ from .checks import Check, Group, check
 from .task import Task
 from .trace import ToolCall, ToolResult, Trace
 
-INVALID_STATUSES = frozenset({400, 413, 422})
+INVALID_STATUSES = frozenset({400, 405, 413, 422})
 
 
 def _operation(call: ToolCall, result: ToolResult) -> str:
@@ -31,6 +35,7 @@ def no_invented_tool(weight: float = 1.0, group: Group = "process", name: str = 
     """The policy called only tools that exist (no result with error "unknown_tool")."""
 
     def no_invented_tool(trace: Trace, task: Task) -> None:
+        assert trace.calls, "no tool call was made"
         invented = [c.name for c, r in trace.calls if r.error == "unknown_tool"]
         assert not invented, f"called tools that do not exist: {invented}"
 
@@ -41,6 +46,7 @@ def no_invalid_call(weight: float = 1.0, group: Group = "process", name: str = "
     """No call was rejected as invalid (a harness error, or API status 400, 413 or 422)."""
 
     def no_invalid_call(trace: Trace, task: Task) -> None:
+        assert trace.calls, "no tool call was made"
         invalid = [
             _describe(i, c, r) for i, (c, r) in enumerate(trace.calls)
             if r.error is not None or r.status in INVALID_STATUSES
@@ -63,6 +69,7 @@ def no_duplicate_write(
     """No write operation was sent twice with an identical request."""
 
     def no_duplicate_write(trace: Trace, task: Task) -> None:
+        assert any(r.write and r.ok for r in trace.results), "no successful write"
         seen: dict[tuple[str, str], int] = {}
         duplicates = []
         for i, (c, r) in enumerate(trace.calls):
@@ -94,6 +101,8 @@ def reads_before_writes(
     needs = {write: frozenset(reads) for write, reads in dependencies.items()}
 
     def reads_before_writes(trace: Trace, task: Task) -> None:
+        assert any(r.ok and _operation(c, r) in needs for c, r in trace.calls), \
+            f"none of {sorted(needs)} succeeded"
         done: set[str] = set()
         uninformed = []
         for i, (c, r) in enumerate(trace.calls):

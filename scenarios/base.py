@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import random
 from abc import abstractmethod
 from functools import lru_cache
 from typing import Any
 
-from pytest_rlvr import Scenario, Task, ToolCall, ToolResult, Trace
+from pytest_rlvr import Scenario, Task, ToolCall, ToolResult, Trace, check, generic
 
 from .atlassian import catalog
 from .atlassian.generate import generate
@@ -85,29 +84,29 @@ def made_calls(trace: Trace) -> None:
     assert trace.calls, "no tool call was made"
 
 
-def no_invalid_call(trace: Trace, task: Task) -> None:
-    """Every call was well formed and accepted by validation (no 400, no unknown tool, no bad JSON)."""
-    made_calls(trace)
-    bad = [(c.name, r.status, _short(r.body)) for c, r in trace.calls if r.error or r.status in (400, 405, 413)]
-    assert not bad, f"invalid calls: {bad}"
+no_invalid_call = generic.no_invalid_call()
+no_duplicate_write = generic.no_duplicate_write()
+no_invented_tool = generic.no_invented_tool()
 
 
-def no_duplicate_write(trace: Trace, task: Task) -> None:
-    """Something was written, and no state-changing request was sent twice with the same arguments."""
-    seen = [(c.name, json.dumps(c.arguments, sort_keys=True)) for c, r in trace.writes if r.ok]
-    assert seen, "no successful write"
-    dupes = {s for s in seen if seen.count(s) > 1}
-    assert not dupes, f"repeated writes: {sorted(dupes)}"
 
 
-def no_invented_tool(trace: Trace, task: Task) -> None:
-    """Only offered tools were called."""
-    made_calls(trace)
-    invented = [c.name for c, r in trace.calls if r.error == "unknown_tool"]
-    assert not invented, f"called tools that do not exist: {invented}"
 
 
-def _short(body: Any) -> str:
-    return json.dumps(body, sort_keys=True)[:160]
+@check("outcome", 1)
+def only_target_changed(trace: Trace, task: Task) -> None:
+    """Something changed, and only on the target issue (`task.data["key"]`): no collateral edits."""
+    changed = sorted(trace.state_diff)
+    assert changed, "nothing changed on the site"
+    others = [p for p in changed if not p.startswith(f"issues/{task.data['key']}/")]
+    assert not others, f"unexpected changes: {others}"
 
 
+def judged_write(trace: Trace, operation: str, what: str) -> dict[str, Any]:
+    """The arguments of the one `operation` call that argument checks judge: the call that succeeded, else the
+    last attempt. Several successes fail the check: the request was for one {what}."""
+    attempts = calls_to(trace, operation)
+    assert attempts, f"no {operation} call"
+    done = [c for c, r in attempts if r.ok]
+    assert len(done) <= 1, f"{len(done)} {operation} calls succeeded; the request was for one {what}"
+    return args(done[0] if done else attempts[-1][0])

@@ -47,7 +47,7 @@ from .atlassian.documents import storage_text
 from .atlassian.generate import LABELS, PAGE_TITLES, SUBJECTS
 from .atlassian.http import ApiError
 from .atlassian.site import Page, Site
-from .base import AtlassianScenario, args, calls_to, made_calls, no_duplicate_write, no_invalid_call
+from .base import AtlassianScenario, args, calls_to, judged_write, made_calls, no_duplicate_write, no_invalid_call
 
 KINDS = ["Runbook", "Checklist", "Retrospective", "Design notes", "Migration plan", "Troubleshooting guide",
          "Handover notes"]
@@ -112,13 +112,6 @@ def _new_page(trace: Trace) -> dict[str, Any]:
     return trace.final_state["pages"][ids[0]]
 
 
-def _judged_create(trace: Trace) -> dict[str, Any]:
-    """The createPage call the arguments checks judge: the one that succeeded, else the last attempt."""
-    attempts = calls_to(trace, "createPage")
-    assert attempts, "no createPage call"
-    done = [c for c, r in attempts if r.ok]
-    assert len(done) <= 1, f"{len(done)} createPage calls succeeded; the request was for one page"
-    return args(done[0] if done else attempts[-1][0])
 
 
 def _ids_in(body: Any) -> set[str]:
@@ -157,7 +150,7 @@ def page_labelled_as_requested(trace: Trace, task: Task) -> None:
 
 @check("arguments", weight=1)
 def create_targets_space_and_parent(trace: Trace, task: Task) -> None:
-    a = _judged_create(trace)
+    a = judged_write(trace, "createPage", "page")
     d = task.data
     assert str(a.get("spaceId")) == d["space"]["id"], \
         f"spaceId {_show(a.get('spaceId'))} is not the id of space {d['space']['key']} ({d['space']['id']})"
@@ -167,7 +160,7 @@ def create_targets_space_and_parent(trace: Trace, task: Task) -> None:
 
 @check("arguments", weight=1)
 def create_carries_title_and_body(trace: Trace, task: Task) -> None:
-    a = _judged_create(trace)
+    a = judged_write(trace, "createPage", "page")
     assert a.get("title") == task.data["title"], f"title {_show(a.get('title'))}, expected {task.data['title']!r}"
     try:
         storage, _ = read_body(a.get("body", {"representation": "storage", "value": ""}))
@@ -220,8 +213,8 @@ def lookups_before_create(trace: Trace, task: Task) -> None:
 
 CHECKS = (page_created_as_requested, page_labelled_as_requested, create_targets_space_and_parent,
           create_carries_title_and_body, labels_named_as_requested, lookups_before_create,
-          check("process", 1, "no_invalid_call")(no_invalid_call),
-          check("process", 1, "no_duplicate_write")(no_duplicate_write))
+          no_invalid_call,
+          no_duplicate_write)
 
 
 class ConfluencePageCreate(AtlassianScenario):

@@ -48,7 +48,7 @@ from pytest_rlvr import Task, ToolCall, ToolResult, Trace, check
 from .atlassian.documents import adf_paragraphs, adf_text
 from .atlassian.generate import ISSUE_TYPES, LABELS, PRIORITIES, PROBLEMS, SUBJECTS, WORK
 from .atlassian.site import Site
-from .base import AtlassianScenario, args, calls_to, made_calls, no_duplicate_write, no_invalid_call
+from .base import AtlassianScenario, args, judged_write, made_calls, no_duplicate_write, no_invalid_call
 
 TYPE_IDS = {t[0] for t in ISSUE_TYPES}
 EXTRA_LABELS = ["triaged", "release-blocker", "docs", "hotfix", "sprint-42", "on-hold", "api", "design-review"]
@@ -94,13 +94,6 @@ def _new_issue(trace: Trace) -> dict[str, Any]:
     return trace.final_state["issues"][keys[0]]
 
 
-def _judged_create(trace: Trace) -> dict[str, Any]:
-    """The createIssue call the arguments checks judge: the one that succeeded, else the last attempt."""
-    attempts = calls_to(trace, "createIssue")
-    assert attempts, "no createIssue call"
-    done = [c for c, r in attempts if r.ok]
-    assert len(done) <= 1, f"{len(done)} createIssue calls succeeded; the request was for one issue"
-    return args(done[0] if done else attempts[-1][0])
 
 
 def _field_values(call_args: dict[str, Any]) -> dict[str, Any]:
@@ -176,7 +169,7 @@ def fields_as_requested(trace: Trace, task: Task) -> None:
 
 @check("arguments", weight=1)
 def create_names_project_and_type(trace: Trace, task: Task) -> None:
-    fields = _field_values(_judged_create(trace))
+    fields = _field_values(judged_write(trace, "createIssue", "issue"))
     d = task.data
     assert _project_ok(fields.get("project"), d["project"]), \
         f"project {_show(fields.get('project'))} is not {d['project']['key']} (id {d['project']['id']})"
@@ -186,7 +179,7 @@ def create_names_project_and_type(trace: Trace, task: Task) -> None:
 
 @check("arguments", weight=1)
 def create_carries_content(trace: Trace, task: Task) -> None:
-    fields = _field_values(_judged_create(trace))
+    fields = _field_values(judged_write(trace, "createIssue", "issue"))
     d = task.data
     assert _norm(fields.get("summary", "")) == d["summary"], \
         f"summary {_show(fields.get('summary'))}, expected {d['summary']!r}"
@@ -198,7 +191,7 @@ def create_carries_content(trace: Trace, task: Task) -> None:
 
 @check("arguments", weight=1)
 def create_sets_requested_fields(trace: Trace, task: Task) -> None:
-    fields = _field_values(_judged_create(trace))
+    fields = _field_values(judged_write(trace, "createIssue", "issue"))
     d = task.data
     wrong: dict[str, Any] = {}
     priority = fields.get("priority")
@@ -252,8 +245,8 @@ def lookups_before_create(trace: Trace, task: Task) -> None:
 
 CHECKS = (issue_created_as_requested, fields_as_requested, create_names_project_and_type, create_carries_content,
           create_sets_requested_fields, lookups_before_create,
-          check("process", 1, "no_invalid_call")(no_invalid_call),
-          check("process", 1, "no_duplicate_write")(no_duplicate_write))
+          no_invalid_call,
+          no_duplicate_write)
 
 
 class JiraIssueCreate(AtlassianScenario):

@@ -31,7 +31,15 @@ from pytest_rlvr import Task, ToolResult, Trace, check
 from .atlassian.documents import adf_paragraphs, adf_text
 from .atlassian.generate import SUBJECTS
 from .atlassian.site import Comment, Site
-from .base import AtlassianScenario, args, calls_to, made_calls, no_duplicate_write, no_invalid_call
+from .base import (
+    AtlassianScenario,
+    args,
+    calls_to,
+    made_calls,
+    no_duplicate_write,
+    no_invalid_call,
+    only_target_changed,
+)
 
 CUSTOMERS = ["Acme Corp", "Globex", "Initech", "Umbrella Health", "Stark Logistics", "Wayne Foods",
              "Hooli", "Vandelay Imports", "Soylent Labs", "Tyrell Freight", "Cyberdyne Retail", "Wonka Candy"]
@@ -58,12 +66,6 @@ def requested_actions_done(trace: Trace, task: Task) -> None:
                                                f"expected {task.data['owner_name']} ({task.data['owner']})"
 
 
-@check("outcome", weight=1)
-def only_target_changed(trace: Trace, task: Task) -> None:
-    changed = sorted(trace.state_diff)
-    assert changed, "nothing changed on the site"
-    others = [p for p in changed if not p.startswith(f"issues/{task.data['key']}/")]
-    assert not others, f"unexpected changes: {others}"
 
 
 @check("arguments", weight=2)
@@ -109,8 +111,8 @@ def read_before_acting(trace: Trace, task: Task) -> None:
 
 
 CHECKS = (requested_actions_done, only_target_changed, write_arguments_correct, searched_first,
-          read_before_acting, check("process", 1, "no_invalid_call")(no_invalid_call),
-          check("process", 1, "no_duplicate_write")(no_duplicate_write))
+          read_before_acting, no_invalid_call,
+          no_duplicate_write)
 
 
 class JiraIssueTriage(AtlassianScenario):

@@ -95,8 +95,8 @@ def read_before_replace(trace: Trace, task: Task) -> None:
 
 
 CHECKS = (labels_as_requested, only_targets_changed, edits_name_requested_labels, read_before_replace,
-          check("process", 1, "no_invalid_call")(no_invalid_call),
-          check("process", 1, "no_duplicate_write")(no_duplicate_write))
+          no_invalid_call,
+          no_duplicate_write)
 
 
 class JiraLabels(AtlassianScenario):

@@ -28,7 +28,7 @@ from typing import Any
 from pytest_rlvr import Task, ToolResult, Trace, check
 
 from .atlassian.site import Issue, Site, Workflow
-from .base import AtlassianScenario, args, made_calls, no_duplicate_write, no_invalid_call
+from .base import AtlassianScenario, args, made_calls, no_duplicate_write, no_invalid_call, only_target_changed
 
 
 def _issue_state(trace: Trace, task: Task) -> dict[str, Any]:
@@ -51,12 +51,6 @@ def resolution_as_requested(trace: Trace, task: Task) -> None:
             f"resolution is {state.get('resolution')!r}, expected {task.data['resolution']!r}"
 
 
-@check("outcome", weight=1)
-def only_target_changed(trace: Trace, task: Task) -> None:
-    changed = sorted(trace.state_diff)
-    assert changed, "nothing changed on the site"
-    others = [p for p in changed if not p.startswith(f"issues/{task.data['key']}/")]
-    assert not others, f"unexpected changes: {others}"
 
 
 def _offered(trace: Trace, task: Task) -> list[tuple[str, bool, bool]]:
@@ -95,8 +89,8 @@ def transitions_read_first(trace: Trace, task: Task) -> None:
 
 
 CHECKS = (reached_target_status, resolution_as_requested, only_target_changed, transition_ids_offered,
-          transitions_read_first, check("process", 1, "no_invalid_call")(no_invalid_call),
-          check("process", 1, "no_duplicate_write")(no_duplicate_write))
+          transitions_read_first, no_invalid_call,
+          no_duplicate_write)
 
 
 def paths(workflow: Workflow, start: str) -> dict[str, list[str]]:

@@ -125,7 +125,14 @@ def test_reads_before_writes():
     failed_read = trace_of(("get", {}, result("get", 404)), ("edit", {}, result("edit", 204, write=True)))
     assert "call #1 edit before any of ['get', 'search']" in message(c, failed_read)
     rejected_write = trace_of(("edit", {}, result("edit", 400, write=True)))
-    assert message(c, rejected_write) is None
+    assert "none of ['edit'] succeeded" in message(c, rejected_write)
+
+
+def test_process_checks_are_earned_not_given_for_doing_nothing():
+    silent = trace_of()
+    assert message(no_invalid_call(), silent).startswith("no tool call was made")
+    assert message(no_invented_tool(), silent).startswith("no tool call was made")
+    assert message(no_duplicate_write(), trace_of(("get", {}, result("get")))).startswith("no successful write")
 
 
 def test_state_matches_names_the_differences():

@@ -314,7 +314,7 @@ def test_info_and_served_model():
         policy.choice = {"backend": "openai", "why": "a base URL was given"}
         info = policy.info
     assert info["backend"] == "openai" and info["base_urls"] == [fake.url]
-    assert (info["model"], info["spec_model"], info["served_by"]) == ("fake-model", "org/model", ["fake"])
+    assert (info["model"], info["spec_model"], info["owned_by"]) == ("fake-model", "org/model", ["fake"])
     assert (info["template"], info["tool_format"], info["thinking"], info["client_side"]) == (
         "qwen3.jinja", "hermes", True, False)
     assert info["choice"] == {"backend": "openai", "why": "a base URL was given"}
@@ -343,7 +343,7 @@ def wait_healthy(url: str, process: subprocess.Popen[bytes], log: Path, timeout_
     pytest.fail(f"the server was not healthy after {timeout_s} s:\n{log.read_text()[-3000:]}", pytrace=False)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # one per xdist worker that runs a `server` test; idle, it costs no CPU
 def real_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`transformers serve` on a free loopback port with the real SmolLM2 checkpoint, on the CPU; its URL."""
     missing = [m for m in ("fastapi", "uvicorn") if importlib.util.find_spec(m) is None]
@@ -391,7 +391,6 @@ def recorded(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
 
 
 @pytest.mark.server
-@pytest.mark.xdist_group("rlvr-real-server")
 def test_a_real_rollout_against_a_real_server(real_server, recorded):
     checkpoint = str(embedded_checkpoint())
     policy = OpenAIPolicy(resolve(checkpoint), [real_server])
@@ -408,7 +407,6 @@ def test_a_real_rollout_against_a_real_server(real_server, recorded):
 
 
 @pytest.mark.server
-@pytest.mark.xdist_group("rlvr-real-server")
 def test_client_side_rendering_matches_the_server_s(real_server):
     checkpoint = str(embedded_checkpoint())
     spec = resolve(checkpoint)
@@ -420,7 +418,6 @@ def test_client_side_rendering_matches_the_server_s(real_server):
 
 
 @pytest.mark.server
-@pytest.mark.xdist_group("rlvr-real-server")
 def test_a_pytest_session_against_a_real_server(real_server, tmp_path):
     save = tmp_path / "run.json"
     env = {k: v for k, v in os.environ.items() if k != "PYTEST_ADDOPTS"}

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -123,7 +124,8 @@ class Tool:
 
     def argument_error(self, arguments: dict[str, Any]) -> tuple[str, str] | None:
         """(argument name, message) for the first argument that breaks the tool's schema, or None."""
-        error = best_match(self.validator.iter_errors(arguments))
+        quick = _quick(self.name)
+        error = None if quick is not None and quick(arguments) else best_match(self.validator.iter_errors(arguments))
         if error is None:
             for a in self.arguments:  # an empty path segment would address another resource
                 if a.location == "path" and not str(arguments.get(a.name, "x")).strip():
@@ -252,6 +254,70 @@ def _validator(name: str) -> Draft202012Validator:
     properties = {n: {**s, "type": [s["type"], "null"]} if s.get("nullable") else s
                   for n, s in parameters["properties"].items()}
     return Draft202012Validator({**parameters, "properties": properties, "additionalProperties": False})
+
+
+# The JSON types of the flat tool schemas, as jsonschema's Draft 2020-12 type checker defines them.
+_TYPES: dict[str, Callable[[Any], bool]] = {
+    "string": lambda v: isinstance(v, str),
+    "integer": lambda v: (isinstance(v, int) and not isinstance(v, bool)) or (isinstance(v, float) and v.is_integer()),
+    "number": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+    "boolean": lambda v: isinstance(v, bool),
+    "array": lambda v: isinstance(v, list),
+    "object": lambda v: isinstance(v, dict),
+    "null": lambda v: v is None,
+}
+
+
+def _quick_value(schema: dict[str, Any]) -> Callable[[Any], bool] | None:
+    """An exact check for a flat argument schema (type, string enum, items), or None for anything else."""
+    if set(schema) - {"type", "enum", "items", "description", "nullable"}:
+        return None
+    kinds = schema.get("type")
+    kinds = kinds if isinstance(kinds, list) else [kinds]
+    if not all(isinstance(k, str) and k in _TYPES for k in kinds):
+        return None
+    checks = [_TYPES[k] for k in kinds]
+    enum = schema.get("enum")
+    if enum is not None and not all(isinstance(e, str) for e in enum):
+        return None
+    allowed = frozenset(enum) if enum is not None else None
+    items = _quick_value(schema["items"]) if "items" in schema else None
+    if "items" in schema and items is None:
+        return None
+
+    def check(value: Any) -> bool:
+        if not any(c(value) for c in checks):
+            return False
+        if allowed is not None and not (isinstance(value, str) and value in allowed):
+            return False
+        return items is None or not isinstance(value, list) or all(items(v) for v in value)
+
+    return check
+
+
+@cache
+def _quick(name: str) -> Callable[[dict[str, Any]], bool] | None:
+    """A fast, exact check of a tool's arguments against its (flat) schema: True means valid. jsonschema runs
+    only when it says False, to find the error message; None when the schema has keywords it does not know."""
+    schema = _validator(name).schema
+    if set(schema) - {"type", "properties", "required", "additionalProperties"} or schema.get(
+            "additionalProperties") is not False or schema.get("type") != "object":
+        return None
+    checks = {n: _quick_value(s) for n, s in schema["properties"].items()}
+    if any(c is None for c in checks.values()):
+        return None
+    required = tuple(schema.get("required", ()))
+
+    def check(arguments: dict[str, Any]) -> bool:
+        if not isinstance(arguments, dict) or any(r not in arguments for r in required):
+            return False
+        for key, value in arguments.items():
+            value_check = checks.get(key)
+            if value_check is None or not value_check(value):
+                return False
+        return True
+
+    return check
 
 
 def definitions(names: list[str] | tuple[str, ...]) -> list[dict[str, Any]]:

@@ -15,17 +15,28 @@ MAX_DEPTH = 64
 
 
 def too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
-    """Whether a JSON value nests more than `limit` arrays and objects deep (checked without recursion)."""
-    stack = [(value, 1)]
-    while stack:
-        node, level = stack.pop()
-        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else None
-        if children is None:
-            continue
-        if level > limit:
+    """Whether a JSON value nests more than `limit` arrays and objects deep (checked level by level, without
+    recursion)."""
+    level = [value]
+    depth = 0
+    while level:
+        depth += 1
+        below = []
+        for node in level:
+            if isinstance(node, dict):
+                node = node.values()
+            elif not isinstance(node, list):
+                continue
+            for child in node:
+                if isinstance(child, _CONTAINERS):
+                    below.append(child)
+        if below and depth >= limit:
             return True
-        stack.extend((child, level + 1) for child in children if isinstance(child, dict | list))
+        level = below
     return False
+
+
+_CONTAINERS = (dict, list)
 
 
 def adf_paragraphs(texts: list[str]) -> dict[str, Any]:
@@ -34,14 +45,40 @@ def adf_paragraphs(texts: list[str]) -> dict[str, Any]:
             "content": [{"type": "paragraph", "content": [{"type": "text", "text": t}]} for t in texts if t]}
 
 
+_VERDICTS: dict[str, str | None] = {}  # ADF JSON text -> adf_errors(); the oldest go first past the limit
+_VERDICTS_LIMIT = 2048  # documents; only documents under 64 KiB of JSON are remembered
+
+
 def adf_errors(doc: Any) -> str | None:
-    """Why `doc` is not valid ADF (the most specific schema error), or None when it is."""
+    """Why `doc` is not valid ADF (the most specific schema error), or None when it is.
+
+    Verdicts are remembered by the document's JSON text: the same document (a template, or the same answer
+    sampled twice in a GRPO group) is validated once, in the few microseconds json.dumps takes.
+    """
+    try:
+        key = json.dumps(doc, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError, RecursionError):  # not JSON: validate without remembering
+        return _adf_errors(doc)
+    if key in _VERDICTS:
+        return _VERDICTS[key]
+    if len(key) > 65536:
+        return _adf_errors(doc)
+    verdict = _VERDICTS[key] = _adf_errors(doc)
+    if len(_VERDICTS) > _VERDICTS_LIMIT:
+        try:
+            _VERDICTS.pop(next(iter(_VERDICTS)), None)
+        except (RuntimeError, StopIteration):  # another thread got there first
+            pass
+    return verdict
+
+
+def _adf_errors(doc: Any) -> str | None:
     from .openapi import spec
 
     if too_deep(doc):
         return f"the document is nested more than {MAX_DEPTH} levels deep"
     validator = spec().adf
-    if validator.is_valid(doc):
+    if spec().adf_check(doc) if spec().adf_check is not None else validator.is_valid(doc):
         return None
     from jsonschema.exceptions import best_match
 

@@ -454,15 +454,41 @@ def search(site: Site, req: Request) -> Response:
     return Response(200, out)
 
 
+class JqlView(dict):  # type: ignore[type-arg]
+    """An issue as the JQL evaluator reads it: field -> value or aliases. The text fields (walks of ADF
+    documents) are worked out the first time a query reads them, as most queries never do."""
+
+    TEXTS = frozenset({"description", "comment", "text"})
+
+    def __init__(self, issue: Issue, fields: dict[str, Any]) -> None:
+        super().__init__(fields)
+        self.issue = issue
+
+    def get(self, key: str, default: Any = None) -> Any:
+        if key in self.TEXTS and not dict.__contains__(self, key):
+            self._texts()
+        return dict.get(self, key, default)
+
+    def __getitem__(self, key: str) -> Any:
+        if key in self.TEXTS and not dict.__contains__(self, key):
+            self._texts()
+        return dict.__getitem__(self, key)
+
+    def _texts(self) -> None:
+        issue = self.issue
+        comments = "\n".join(adf_text(c.body) for c in issue.comments)
+        description = adf_text(issue.description) if issue.description else ""
+        self.update(description=description or None, comment=comments or None,
+                    text="\n".join([issue.summary, description, comments]))
+
+
 def jql_view(site: Site, issue: Issue) -> dict[str, Any]:
     """An issue as the JQL evaluator reads it: field -> value or aliases."""
     project = site.projects[issue.project]
     status = site.statuses[issue.status]
-    comments = "\n".join(adf_text(c.body) for c in issue.comments)
-    description = adf_text(issue.description) if issue.description else ""
     users = lambda a: [a, site.users[a].display_name, site.users[a].email] if a else None  # noqa: E731
     parent = site.issues.get(issue.parent or "")
-    return {
+    return JqlView(issue, {
         "id": issue.id, "key": issue.key, "project": [project.key, project.id, project.name],
         "status": [status.name, status.id], "statuscategory": [status.category, {
             "new": "To Do", "indeterminate": "In Progress", "done": "Done"}[status.category]],
@@ -470,11 +496,10 @@ def jql_view(site: Site, issue: Issue) -> dict[str, Any]:
         "priority": [site.priorities[issue.priority], issue.priority] if issue.priority else None,
         "resolution": [site.resolutions[issue.resolution], issue.resolution] if issue.resolution else None,
         "assignee": users(issue.assignee), "reporter": users(issue.reporter),
-        "labels": list(issue.labels) or None, "summary": issue.summary, "description": description or None,
-        "comment": comments or None, "text": "\n".join([issue.summary, description, comments]),
+        "labels": list(issue.labels) or None, "summary": issue.summary,
         "parent": [parent.key, parent.id] if parent else None, "created": issue.created,
         "updated": issue.updated, "duedate": issue.duedate,
-    }
+    })
 
 
 def available(site: Site, issue: Issue) -> list[Transition]:

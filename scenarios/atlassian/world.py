@@ -7,6 +7,7 @@ top of it. Nothing a model sends makes either raise: bad input gets the 4xx the 
 from __future__ import annotations
 
 import json
+import pickle
 from collections.abc import Mapping
 from typing import Any
 
@@ -35,15 +36,30 @@ class World:
     check_responses = False  # tests turn this on: every response is validated against the spec
 
     def __init__(self, site: Site | int, tools: tuple[str, ...] | list[str] = catalog.ALL_TOOLS) -> None:
-        self.site = generate(site) if isinstance(site, int) else site.clone()
+        # The initial state is kept as pickled bytes (a fraction of a millisecond) and the site is a copy made
+        # from them; the initial snapshot, which takes milliseconds, is only made when a diff is asked for.
+        self._start = pickle.dumps(generate(site) if isinstance(site, int) else site, pickle.HIGHEST_PROTOCOL)
+        self.site: Site = pickle.loads(self._start)
         self.tools = tuple(tools)
-        self.initial = self.site.snapshot()
+        self._initial: dict[str, Any] | None = None
         self.log: list[dict[str, Any]] = []
+
+    @property
+    def initial(self) -> dict[str, Any]:
+        """The snapshot of the site as this world started."""
+        if self._initial is None:
+            self._initial = pickle.loads(self._start).snapshot()
+        return self._initial
 
     # -- HTTP level ------------------------------------------------------------------------------------------
     def request(self, method: str, path: str, query: Mapping[str, Any] | None = None, body: Any = None,
                 raw_body: str | None = None) -> Response:
         """Answer one request. `raw_body` is the body as text when it has not been parsed yet."""
+        return self._request(method, path, query, body, raw_body)
+
+    def _request(self, method: str, path: str, query: Mapping[str, Any] | None = None, body: Any = None,
+                 raw_body: str | None = None, checked: bool = False) -> Response:
+        """`checked`: the body comes from tool arguments whose size and nesting were checked already."""
         method = method.upper()
         path = path.split("?", 1)[0].rstrip("/") or "/"
         op, params, known = spec().match(method, path)
@@ -55,9 +71,9 @@ class World:
                 raise error_for(document, 404, f"No API operation at {path}.")
             if raw_body is not None:
                 body = self._parse_body(op, raw_body)
-            if too_deep(body):
+            if not checked and too_deep(body):
                 raise error_for(op.document, 400, f"The request body is nested more than {MAX_DEPTH} levels deep.")
-            response = self._dispatch(op, params, dict(query or {}), body)
+            response = self._dispatch(op, params, dict(query or {}), body, checked)
         except ApiError as exc:
             response = exc.response
         except Exception as exc:  # a bug in a handler: answered as the real service would, and logged loudly
@@ -84,7 +100,8 @@ class World:
             raise error_for(op.document, 400, f"The request body is nested more than {MAX_DEPTH} levels "
                                               f"deep.") from None
 
-    def _dispatch(self, op: Operation, params: dict[str, str], query: dict[str, Any], body: Any) -> Response:
+    def _dispatch(self, op: Operation, params: dict[str, str], query: dict[str, Any], body: Any,
+                  checked: bool = False) -> Response:
         for p in op.parameters:
             if p.location == "path":
                 schema = p.schema
@@ -100,10 +117,11 @@ class World:
                 if op.body_required:
                     raise error_for(op.document, 400, "The request body is missing.")
                 body = {}
-            elif len(json.dumps(body)) > MAX_BODY:
+            elif not checked and len(json.dumps(body)) > MAX_BODY:
                 raise error_for(op.document, 413, "The request is too large in size (over 5 MB).")
-            validator = spec().body_validator(op)
-            error = best_match(validator.iter_errors(body)) if validator else None
+            validator, check = spec().body_validator(op), spec().body_check(op)
+            error = None if validator is None or (check is not None and check(body)) else best_match(
+                validator.iter_errors(body))
             if error is not None:
                 where = "/".join(str(p) for p in error.absolute_path)
                 name = str(error.absolute_path[0]) if error.absolute_path else None
@@ -112,8 +130,8 @@ class World:
         return HANDLERS[op.id](self.site, Request(op.method, op.path, query, body, params))
 
     def _conform(self, op: Operation, response: Response) -> None:
-        validator = spec().response_validator(op, response.status)
-        if validator is None:
+        validator, check = spec().response_validator(op, response.status), spec().response_check(op, response.status)
+        if validator is None or (check is not None and check(response.body)):
             return
         error = best_match(validator.iter_errors(response.body))
         if error is not None:
@@ -171,7 +189,7 @@ class World:
             e = error_for(document, 400, problem[1], problem[0] or None).response
             return e.status, e.body, "invalid_arguments"
         path, query, body = tool.request(arguments)
-        response = self.request(tool.operation.method, path, query, body)
+        response = self._request(tool.operation.method, path, query, body, checked=True)
         return response.status, response.body, None
 
     # -- state ---------------------------------------------------------------------------------------------
