@@ -128,20 +128,25 @@ def harness(url: str | None, directory: Path) -> tuple[float, Path]:
 
 
 def replay(traces_path: Path, model: str) -> tuple[list[list[dict[str, Any]]], int]:
-    """The chat.completions bodies the harness sent, per rollout in turn order; and its tokens out."""
+    """The chat.completions bodies the harness sent (as OpenAIPolicy builds them), per rollout in turn order;
+    and its tokens out."""
     import scenarios
-    from policies.openai_server import wire_messages
+    from policies.openai_server import thinking_switch, wire_messages
+    from policies.registry import resolve
     from pytest_rlvr.results import read_traces
 
     tools = [dict(t) for t in scenarios.SCENARIOS[SCENARIO].tools]
+    spec = resolve("smollm2-135m")
+    extra = {}
+    if thinking_switch(spec):
+        extra = {"extra_body": {"chat_template_kwargs": {"enable_thinking": spec.thinking}}}
     chains, tokens = [], 0
     for trace in read_traces(traces_path):
         position = next(i for i, m in enumerate(trace.messages) if m["role"] == "assistant")
         chain = []
         for turn in trace.turns:
             chain.append({"model": model, "messages": wire_messages(trace.messages[:position]), "tools": tools,
-                          "temperature": 0.0, "max_tokens": MAX_TOKENS, "seed": trace.seed,
-                          "extra_body": {"chat_template_kwargs": {"enable_thinking": False}}})
+                          "temperature": 0.0, "max_tokens": MAX_TOKENS, "seed": trace.seed, **extra})
             position += 1 + len(turn.tool_calls)
             tokens += turn.tokens_out
         chains.append(chain)

@@ -8,7 +8,6 @@ loop. Tool calls are parsed from the text, exactly as training sees them.
 from __future__ import annotations
 
 import asyncio
-import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -48,7 +47,6 @@ class TransformersPolicy:
                     from .weights import embedded_checkpoint
 
                     path = str(embedded_checkpoint())
-                torch.set_num_threads(os.cpu_count() or 1)
                 tokenizer = AutoTokenizer.from_pretrained(path)
                 if not Path(path, "rlvr-model.json").exists():  # a checkpoint of ours carries its template
                     tokenizer.chat_template = template(self.spec.template)

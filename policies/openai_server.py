@@ -143,6 +143,12 @@ def translate(exc: Exception, url: str, endpoint: str, model: str) -> Exception 
     return None
 
 
+def thinking_switch(spec: ModelSpec) -> bool:
+    """Whether requests carry `chat_template_kwargs.enable_thinking`: for models that think (a reasoning parser,
+    or thinking on); not for others, so that strict servers are not sent a field they refuse."""
+    return spec.thinking or spec.reasoning_parser is not None
+
+
 def pick_model(listed: Sequence[Mapping[str, Any]], spec: ModelSpec) -> str:
     """The model name to send, from a server's `/v1/models` entries.
 
@@ -200,12 +206,6 @@ class OpenAIPolicy:
         self._names_lock: asyncio.Lock | None = None
         self._renderer: Any = None
         self._renderer_lock = threading.Lock()
-
-    @property
-    def thinking_switch(self) -> bool:
-        """Whether requests carry `chat_template_kwargs.enable_thinking`: for models that think (a reasoning
-        parser, or thinking on); not for others, so that strict servers are not sent a field they refuse."""
-        return self.spec.thinking or self.spec.reasoning_parser is not None
 
     # -- identity ------------------------------------------------------------------------------------------
     @property
@@ -300,7 +300,7 @@ class OpenAIPolicy:
 
     async def _chat(self, client: Any, model: str, request: TurnRequest) -> AssistantTurn:
         options: dict[str, Any] = {}
-        if self.thinking_switch:
+        if thinking_switch(self.spec):
             options["extra_body"] = {"chat_template_kwargs": {"enable_thinking": self.spec.thinking}}
         if request.tools:
             options["tools"] = [dict(t) for t in request.tools]

@@ -8,11 +8,16 @@ simulator also checks conformance, and the fuzz test checks it for thousands of 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
 
 from scenarios.atlassian.world import World
+
+# Under pytest-xdist every worker runs its own model: one thread each, or the cores are oversubscribed.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 # On from import time, so module-level worlds and collection-time parametrization are checked too.
 World.check_responses = True
