@@ -94,7 +94,7 @@ async def rollout(
     trace.stop_reason = STOP_MAX_TURNS
     for index in range(limit):
         request = TurnRequest(
-            rollout_id=f"{scenario.name}/{task.id}#{sample}",
+            rollout_id=f"{task.id}#{sample}",
             task=task,
             messages=list(messages),
             tools=scenario.tools,

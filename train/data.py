@@ -35,8 +35,8 @@ def demonstrations(scenarios: list[Scenario], per_scenario: int, seed: int) -> l
 
 
 def _turn_messages(turn: Any) -> list[dict[str, Any]]:
-    from pytest_rlvr.rollout import assistant_message, tool_message
     from pytest_rlvr.policy import AssistantTurn
+    from pytest_rlvr.rollout import assistant_message, tool_message
 
     out = [assistant_message(AssistantTurn(turn.text, turn.tool_calls))]
     out += [{k: v for k, v in tool_message(r).items() if k != "tool_call_id"} for r in turn.results]
