@@ -218,7 +218,7 @@ def test_infrastructure_failure_errors_the_case_after_retries(toy):
     cases(toy, count=2)
     result = toy.runpytest("--rlvr-model=down", "--rlvr-retries=0")
     result.assert_outcomes(errors=2)
-    result.stdout.fnmatch_lines(["*InfrastructureError: policy 'down' failed 1 times on toy/toy-eval-000?#0: "
+    result.stdout.fnmatch_lines(["*InfrastructureError: policy 'down' failed 1 times on toy-eval-000?#0: "
                                  "InfrastructureError: 503 Service Unavailable"])
     result.stdout.fnmatch_lines(["*scenario*cases*samples*errors", "*toy*0*0*-*0/0*-*2"])  # none scored
 
