@@ -6,7 +6,7 @@ import importlib
 import sys
 import time
 
-BENCHES = ["bench.simulator", "bench.harness", "bench.concurrency", "bench.generation", "bench.server"]
+BENCHES = ["bench.simulator", "bench.harness", "bench.concurrency", "bench.generation", "bench.server", "bench.grpo"]
 """Benchmark modules, each with a `main()` that prints its figures; add yours here."""
 
 

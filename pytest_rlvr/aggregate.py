@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .stats import Interval, mean_interval, pass_at_k, pass_hat_k
+from .stats import Interval, bootstrap_interval, pass_at_k, pass_hat_k
 
 
 @dataclass
@@ -20,7 +20,8 @@ class ScenarioStats:
         errors: Cases that errored (infrastructure failure, check bug) and were not scored.
         k: Samples per case (the smallest, if cases differ).
         samples: Samples scored in all.
-        reward: Mean reward over cases (each case's mean over its samples), with its 95% interval.
+        reward: Mean reward over cases (each case's mean over its samples), with its 95% bootstrap interval
+            (cases resampled; seeded by the scenario name, so the same records give the same interval).
         passed: Cases whose mean reached their threshold.
         pass_at_1: Unbiased pass@1: the chance that a single sample reaches the threshold.
         pass_at_k: Unbiased pass@k with k = `k`.
@@ -54,6 +55,7 @@ class ScenarioStats:
             "samples": self.samples,
             "mean": interval.mean if interval else None,
             "ci95": [interval.low, interval.high] if interval else None,
+            "ci95_method": "bootstrap percentile, cases resampled",
             "passed": self.passed,
             "pass@1": self.pass_at_1,
             "pass@k": self.pass_at_k,
@@ -89,7 +91,7 @@ def _scenario(name: str, rows: list[Mapping[str, Any]]) -> ScenarioStats:
         return stats
     stats.k = k = min(r["samples"] for r in scored)
     stats.samples = sum(r["samples"] for r in scored)
-    stats.reward = mean_interval([r["mean"] for r in scored])
+    stats.reward = bootstrap_interval([r["mean"] for r in scored], seed=name)
     stats.passed = sum(1 for r in scored if r["passed"])
     stats.pass_at_1 = sum(r["successes"] / r["samples"] for r in scored) / len(scored)
     stats.pass_at_k = sum(pass_at_k(r["samples"], r["successes"], k) for r in scored) / len(scored)

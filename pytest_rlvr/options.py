@@ -88,6 +88,30 @@ def save_path(text: str) -> Path:
     return Path(text)
 
 
+def baseline_path(text: str) -> Path:
+    """An existing results JSON written by `--rlvr-save`."""
+    from .compare import read_results  # the comparison's own reader: one definition of a valid file
+
+    if not text:
+        raise argparse.ArgumentTypeError("must be a results JSON path")
+    try:
+        read_results(Path(text))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return Path(text)
+
+
+def scenario_floor(text: str) -> tuple[str, float]:
+    """SCENARIO=VALUE, VALUE a mean reward in [0, 1]."""
+    name, sep, value = text.partition("=")
+    if not sep or not name.strip():
+        raise argparse.ArgumentTypeError(f"must be SCENARIO=VALUE, not {text!r}")
+    try:
+        return name.strip(), unit_float(value.strip())
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"VALUE must be a number in [0, 1], not {value!r}") from None
+
+
 @dataclass(frozen=True)
 class Option:
     """One setting: its command-line flag, ini key, validator and help."""
@@ -132,6 +156,15 @@ OPTIONS = (
            "(default: not saved)", "PATH"),
     Option("retries", non_negative_int, "retries of a failing policy call before the case errors "
            "(default: 3)", "N"),
+    Option("baseline", baseline_path, "results JSON of an earlier --rlvr-save run: gate each scenario on the "
+           "paired difference over shared cases, as test items rlvr-gate::baseline[SCENARIO] (default: none)",
+           "PATH"),
+    Option("max_drop", non_negative_float, "the largest drop in mean reward against --rlvr-baseline that is "
+           "tolerated: a regression is a 95% interval of the difference entirely below -R (default: 0.02)",
+           "R"),
+    Option("min_rewards", scenario_floor, "absolute floor on a scenario's mean reward, as test item "
+           "rlvr-gate::min-reward[SCENARIO]; repeat for several (default: none)", "SCENARIO=VALUE",
+           repeatable=True, flag_name="min_reward"),
 )
 
 
@@ -173,6 +206,10 @@ def read_settings(config: pytest.Config) -> Settings:
             values[option.field] = _validated(option, given, f"{option.flag}={given}")
         elif text := str(config.getini(option.ini)).strip():
             values[option.field] = _validated(option, text, f"ini {option.ini}={text}")
-    if isinstance(values.get("save"), Path):
-        values["save"] = Path(config.invocation_params.dir) / values["save"]
+    for field in ("save", "baseline"):
+        if isinstance(values.get(field), Path):
+            values[field] = Path(config.invocation_params.dir) / values[field]
+    floors = [name for name, _ in values.get("min_rewards", ())]
+    if len(set(floors)) != len(floors):
+        raise pytest.UsageError(f"--rlvr-min-reward: a scenario is given more than one floor: {', '.join(floors)}")
     return Settings(**values)

@@ -8,6 +8,7 @@ A test becomes an evaluation case with a marker and a fixture::
 
 The test is parametrized over the scenario's tasks (ids are the task ids); the rollouts of every
 selected case start when collection ends, on a background thread, and each test waits for its own.
+With `--rlvr-baseline` or `--rlvr-min-reward`, gate items (`rlvr-gate::...`) run after the cases.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import pytest
 
 from . import hooks, registry
 from .case import Case
+from .gates import Gates, check_single_process
 from .options import add_options, read_settings
 from .recorder import Recorder
 from .session import FIXTURE, MARKER, RolloutSession
@@ -60,9 +62,13 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[SESSION_KEY] = rollouts
     config.pluginmanager.register(rollouts, "rlvr-rollouts")
     if not is_worker(config):
+        check_single_process(config, settings)
         recorder = Recorder(config, settings, rollouts)
         recorder.start()
         config.pluginmanager.register(recorder, "rlvr-recorder")
+        gates = Gates(config, settings, recorder)
+        if gates.active:
+            config.pluginmanager.register(gates, "rlvr-gates")
 
 
 def _marked_scenario(rollouts: RolloutSession, marker: pytest.Mark, where: str) -> tuple[Scenario, bool]:

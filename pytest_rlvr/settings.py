@@ -29,6 +29,9 @@ class Settings:
         save: Where to save the results JSON (traces go beside it); nothing is saved when None.
         retries: How often a failing policy call is retried before the case errors.
         backoff_s: The first retry's delay; each further retry doubles it.
+        baseline: The results JSON of an earlier run to gate against; no comparison when None.
+        max_drop: The drop in mean reward against the baseline that is tolerated (see `pytest_rlvr.compare`).
+        min_rewards: Absolute floors on scenarios' mean rewards, as (scenario, floor) pairs.
     """
 
     model: str = DEFAULT_MODEL
@@ -45,12 +48,17 @@ class Settings:
     save: Path | None = None
     retries: int = 3
     backoff_s: float = 0.5
+    baseline: Path | None = None
+    max_drop: float = 0.02
+    min_rewards: tuple[tuple[str, float], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON data."""
         data = asdict(self)
         data["base_urls"] = list(self.base_urls)
         data["save"] = str(self.save) if self.save is not None else None
+        data["baseline"] = str(self.baseline) if self.baseline is not None else None
+        data["min_rewards"] = dict(self.min_rewards)
         return data
 
     @property

@@ -1,8 +1,9 @@
-"""Statistics of a run: mean reward with a 95% interval, unbiased pass@k, pass^k."""
+"""Statistics of a run: mean reward with a 95% interval (t or bootstrap), unbiased pass@k, pass^k."""
 
 from __future__ import annotations
 
 import math
+import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
@@ -78,3 +79,30 @@ def pass_hat_k(n: int, c: int, k: int) -> float:
 def _check(n: int, c: int, k: int) -> None:
     if not 0 <= c <= n or not 1 <= k <= n:
         raise ValueError(f"need 0 <= c <= n and 1 <= k <= n, got n={n}, c={c}, k={k}")
+
+
+BOOTSTRAP_RESAMPLES = 2000
+"""Resamples of a bootstrap interval: enough for stable 2.5% and 97.5% percentiles, fast for 1000 cases."""
+
+
+def bootstrap_interval(
+    values: Sequence[float], seed: int | str = 0, resamples: int = BOOTSTRAP_RESAMPLES
+) -> Interval:
+    """The mean with a 95% percentile bootstrap interval, resampling the values (cases) with replacement.
+
+    Deterministic: the resamples derive from `seed`. Pass one value per case (the case's mean over its
+    samples, or for a paired comparison the difference of two runs' means on the case): cases are the
+    independent units. A single value gives no interval.
+    """
+    n = len(values)
+    if n == 0:
+        raise ValueError("the mean of no values is undefined")
+    mean = sum(values) / n
+    if n == 1:
+        return Interval(mean, None, None)
+    rng = random.Random(f"bootstrap:{seed}")
+    means = sorted(math.fsum(rng.choices(values, k=n)) / n for _ in range(resamples))
+    low = means[int(0.025 * (resamples - 1))]
+    high = means[math.ceil(0.975 * (resamples - 1))]
+    # The percentiles of a float sum may miss the mean of constant values by an ulp: keep mean in range.
+    return Interval(mean, min(low, mean), max(high, mean))

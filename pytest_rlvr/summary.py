@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from rich import box
 from rich.console import Console
@@ -20,7 +20,7 @@ def _rate(value: float | None) -> str:
 
 
 def summary_table(stats: Mapping[str, ScenarioStats], title: str) -> Table:
-    """The table: cases, samples, mean reward [95% interval], passed, pass@1, pass^k (k > 1), errors."""
+    """The table: cases, samples, mean reward [95% interval], passed, pass@1, pass@k and pass^k (k > 1), errors."""
     show_k = any(s.k > 1 for s in stats.values())
     show_errors = any(s.errors for s in stats.values())
     k = max((s.k for s in stats.values()), default=1)
@@ -28,13 +28,13 @@ def summary_table(stats: Mapping[str, ScenarioStats], title: str) -> Table:
                   collapse_padding=True)
     table.add_column("scenario", no_wrap=True)
     for header in ("cases", "samples", "mean reward [95% CI]", "passed", "pass@1",
-                   *([f"pass^{k}"] if show_k else []), *(["errors"] if show_errors else [])):
+                   *([f"pass@{k}", f"pass^{k}"] if show_k else []), *(["errors"] if show_errors else [])):
         table.add_column(header, justify="right", no_wrap=True)
     for s in stats.values():
         row = [s.name, str(s.cases), str(s.samples), str(s.reward) if s.reward else "-",
                f"{s.passed}/{s.cases}", _rate(s.pass_at_1)]
         if show_k:
-            row.append(_rate(s.pass_hat_k) if s.k > 1 else "-")
+            row.extend([_rate(s.pass_at_k), _rate(s.pass_hat_k)] if s.k > 1 else ["-", "-"])
         if show_errors:
             row.append(str(s.errors))
         table.add_row(*row)
@@ -53,11 +53,15 @@ def failing_lines(stats: Mapping[str, ScenarioStats]) -> list[str]:
 
 def render(stats: Mapping[str, ScenarioStats], title: str, width: int, color: bool) -> str:
     """The summary as text for pytest's terminal writer, at least as wide as the table (never truncated)."""
-    table = summary_table(stats, title)
+    return render_table(summary_table(stats, title), failing_lines(stats), width, color)
+
+
+def render_table(table: Table, lines: Sequence[str], width: int, color: bool) -> str:
+    """A table and lines after it as text, at least as wide as the table (never truncated)."""
     buffer = io.StringIO()
     console = Console(file=buffer, width=MAX_WIDTH, force_terminal=color, no_color=not color, highlight=False)
     console.width = min(MAX_WIDTH, max(width, console.measure(table).maximum))
     console.print(table)
-    for line in failing_lines(stats):
-        console.print(line, soft_wrap=True)
+    for line in lines:
+        console.print(line, soft_wrap=True, markup=False)
     return "\n".join(line.rstrip() for line in buffer.getvalue().rstrip("\n").splitlines())

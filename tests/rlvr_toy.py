@@ -1,5 +1,8 @@
 """A tiny scenario for the harness's own tests: put a label on the item with a given name.
 
+Scripts of known quality: oracle (every task), sloppy2 and sloppy10 (wrong on every 2nd / 10th task),
+naive, spam.
+
 No dependency on scenarios/. pytester tests copy this file into their sandbox as `toy.py`.
 """
 
@@ -96,6 +99,19 @@ def naive(task: Task):
     yield "I labelled it."
 
 
+def sloppy(every: int):
+    """A script that acts like the oracle but labels the wrong item on every `every`-th task (by seed)."""
+
+    def script(task: Task):
+        if task.seed % every != every - 1:
+            return (yield from oracle(task))
+        results = yield [("list_items", {})]
+        wrong = next(item["id"] for item in results[0].body if item["name"] != task.data["name"])
+        yield [("set_label", {"item_id": wrong, "label": task.data["label"]})]
+
+    return script
+
+
 def spam(task: Task):
     for _ in range(3):
         yield [("set_label", {"item_id": "item-1", "label": "red"}), ("delete_everything", {})]
@@ -115,7 +131,7 @@ class ToyScenario(Scenario):
         reads_before_writes({"set_label": {"list_items"}}),
         state_matches(expected=lambda task: task.data["expected_diff"], weight=2),
     )
-    scripts = {"oracle": oracle, "naive": naive, "spam": spam}
+    scripts = {"oracle": oracle, "naive": naive, "spam": spam, "sloppy2": sloppy(2), "sloppy10": sloppy(10)}
 
     def __init__(self, count: int = 3, name: str = "toy") -> None:
         self.name = name

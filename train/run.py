@@ -95,7 +95,8 @@ def finish(cfg: TrainConfig, trainer: Any, tokenizer: Any, spec: Any) -> Path:
     return cfg.output
 
 
-def grpo(cfg: TrainConfig) -> Path:
+def grpo_trainer(cfg: TrainConfig, reward_funcs: list[Any] | None = None) -> tuple[Any, Any, Any]:
+    """(trainer, tokenizer, spec) for a GRPO run; `reward_funcs` replaces the scenario checks (for benchmarks)."""
     from datasets import Dataset
     from trl import GRPOConfig, GRPOTrainer
 
@@ -119,9 +120,14 @@ def grpo(cfg: TrainConfig) -> Path:
         report_to="none", beta=0.0, chat_template_kwargs={"enable_thinking": spec.thinking},
         log_completions=False, **device_args())
     dataset = Dataset.from_list(prompts(scenarios, cfg.tasks, cfg.seed))
-    trainer = GRPOTrainer(model=model, reward_funcs=reward_functions(), args=args, train_dataset=dataset,
-                          processing_class=tokenizer, peft_config=lora_config(cfg),
+    trainer = GRPOTrainer(model=model, reward_funcs=reward_funcs or reward_functions(), args=args,
+                          train_dataset=dataset, processing_class=tokenizer, peft_config=lora_config(cfg),
                           environment_factory={s.name: environment_class(s) for s in scenarios})
+    return trainer, tokenizer, spec
+
+
+def grpo(cfg: TrainConfig) -> Path:
+    trainer, tokenizer, spec = grpo_trainer(cfg)
     trainer.train(resume_from_checkpoint=cfg.resume)
     return finish(cfg, trainer, tokenizer, spec)
 

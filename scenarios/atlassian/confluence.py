@@ -15,8 +15,13 @@ from .site import FooterComment, Label, Page, Site, Space
 V2 = "/wiki/api/v2"
 
 
+def v2_time(when: str) -> str:
+    """The site clock ("...000+0000", Jira's form) as Confluence v2 writes times: RFC 3339, "...000Z"."""
+    return when[:-5] + "Z" if when.endswith("+0000") else when
+
+
 def version_json(number: int, when: str, author: str) -> dict[str, Any]:
-    return {"createdAt": when, "message": "", "number": number, "minorEdit": False, "authorId": author}
+    return {"createdAt": v2_time(when), "message": "", "number": number, "minorEdit": False, "authorId": author}
 
 
 def page_links(p: Page) -> dict[str, str]:
@@ -39,7 +44,7 @@ def page_json(site: Site, p: Page, fmt: str | None, single: bool = True, labels:
     out: dict[str, Any] = {
         "id": p.id, "status": p.status, "title": p.title, "spaceId": p.space, "parentId": p.parent,
         "parentType": "page", "position": p.position, "authorId": p.author,
-        "ownerId": p.author, "lastOwnerId": None, "createdAt": p.created,
+        "ownerId": p.author, "lastOwnerId": None, "createdAt": v2_time(p.created),
         "version": version_json(p.version, p.updated, p.author), "body": body_json(p, fmt),
         "_links": page_links(p),
     }
@@ -59,7 +64,7 @@ def label_json(label: Label) -> dict[str, Any]:
 
 def space_json(s: Space) -> dict[str, Any]:
     return {"id": s.id, "key": s.key, "name": s.name, "type": s.type, "status": s.status, "authorId": s.author,
-            "createdAt": s.created, "homepageId": s.homepage,
+            "createdAt": v2_time(s.created), "homepageId": s.homepage,
             "description": {"plain": {"representation": "plain", "value": s.description}},
             "_links": {"webui": f"/spaces/{s.key}"}}
 
@@ -97,7 +102,9 @@ def find_page(site: Site, page_id: str) -> Page:
 def read_body(body: Any) -> tuple[str, str | None]:
     """(storage value, ADF value if written in ADF) of a PageBodyWrite or PageNestedBodyWrite."""
     if isinstance(body, dict) and "representation" not in body and len(body) == 1:
-        body = next(iter(body.values()))
+        key, body = next(iter(body.items()))
+        if isinstance(body, dict) and "representation" not in body and key in ("storage", "atlas_doc_format", "wiki"):
+            body = {**body, "representation": key}  # PageNestedBodyWrite: the key names the representation
     if not isinstance(body, dict) or not isinstance(body.get("value"), str):
         raise confluence_error(400, "body must have a representation and a string value")
     representation, value = body.get("representation"), body["value"]

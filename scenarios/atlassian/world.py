@@ -24,6 +24,9 @@ from .site import Site, diff
 
 HANDLERS = {**jira.HANDLERS, **confluence.HANDLERS}
 MAX_BODY = 5 * 1024 * 1024  # Confluence's documented request limit; Jira's is of the same order
+# Jira binds JSON with Jackson, which takes an integer where a string id is declared: pycontribs `jira` sends
+# `{"transition": {"id": 41}}` and Jira Cloud performs it. Only these reference ids are read that way.
+NUMERIC_IDS = {"doTransition": ("transition",), "createIssue": ("transition",)}
 
 
 class ConformanceError(AssertionError):
@@ -119,6 +122,8 @@ class World:
                 body = {}
             elif not checked and len(json.dumps(body)) > MAX_BODY:
                 raise error_for(op.document, 413, "The request is too large in size (over 5 MB).")
+            if op.id in NUMERIC_IDS and isinstance(body, dict):
+                body = numeric_ids(body, NUMERIC_IDS[op.id])
             validator, check = spec().body_validator(op), spec().body_check(op)
             error = None if validator is None or (check is not None and check(body)) else best_match(
                 validator.iter_errors(body))
@@ -231,6 +236,15 @@ def coerce(value: Any, schema: dict[str, Any], name: str, op: Operation) -> Any:
     except (ValueError, TypeError, OverflowError):
         raise error_for(op.document, 400, f"Invalid value for parameter '{name}': expected "
                                           f"{kind or 'a string'}.") from None
+
+
+def numeric_ids(body: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
+    """`body` with the integer `id` of each named reference object as the string Jackson makes of it."""
+    for name in names:
+        ref = body.get(name)
+        if isinstance(ref, dict) and isinstance(ref.get("id"), int) and not isinstance(ref["id"], bool):
+            body = {**body, name: {**ref, "id": str(ref["id"])}}
+    return body
 
 
 def render(status: int, body: Any) -> str:

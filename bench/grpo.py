@@ -1,0 +1,65 @@
+"""GRPO step time of `python -m train grpo` vs TRL's bare GRPOTrainer with a trivial reward (target ≤ 1.05).
+
+Same tiny Qwen3 model (built here, random weights), same prompts, tools, environments, batch and seed; the
+only difference is the reward: the scenario checks (three group columns, a Trace rebuilt per completion)
+against a constant. Both arms run in this process, alternately, and the median step time of each is
+compared (the first step of each arm, which warms caches up, is left out).
+"""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+STEPS = 4
+
+
+def trivial(completions, **_):
+    return [0.0] * len(completions)
+
+
+def step_times(trainer) -> list[float]:
+    from transformers import TrainerCallback
+
+    times: list[float] = []
+
+    class Clock(TrainerCallback):
+        def on_step_begin(self, *a, **k):
+            self.t = time.perf_counter()
+
+        def on_step_end(self, *a, **k):
+            times.append(time.perf_counter() - self.t)
+
+    trainer.add_callback(Clock())
+    trainer.train()
+    return times[1:]
+
+
+def main() -> None:
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from tiny_model import build
+
+    from train.config import TrainConfig
+    from train.run import grpo_trainer
+
+    with tempfile.TemporaryDirectory() as tmp:
+        model = build(Path(tmp) / "tiny")
+
+        def config(name: str) -> TrainConfig:
+            return TrainConfig("grpo", str(model), ("jira_labels",), Path(tmp) / name, steps=STEPS, group_size=4,
+                               batch_size=4, max_completion_length=1024, tasks=4, max_turns=2)
+
+        ours = step_times(grpo_trainer(config("ours"))[0])
+        bare = step_times(grpo_trainer(config("bare"), reward_funcs=[trivial])[0])
+    o, b = statistics.median(ours), statistics.median(bare)
+    print(f"grpo: {STEPS} steps each, batch 4, group 4, tiny Qwen3 on jira_labels")
+    print(f"  bare TRL (constant reward): {b:6.2f} s/step   ours (scenario checks): {o:6.2f} s/step")
+    print(f"  ratio: {o / b:.3f} (target <= 1.05)")
+
+
+if __name__ == "__main__":
+    main()

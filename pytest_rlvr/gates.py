@@ -1,0 +1,164 @@
+"""Gates: verdicts on a whole run, as test items that run after the cases.
+
+With `--rlvr-baseline PATH`, every scenario of the run gets an item `rlvr-gate::baseline[SCENARIO]`
+that compares the run with the baseline's results on their shared cases (`pytest_rlvr.compare`); with
+`--rlvr-min-reward SCENARIO=VALUE`, an item `rlvr-gate::min-reward[SCENARIO]` checks the floor. They are
+ordinary test items, so a regression is a failed test in the terminal, the exit code and JUnit XML, with
+the numbers in the failure message and as properties. "Too few shared cases to tell" is a skip.
+
+The items read the case records the recorder gathered in this process, so gates need a single process
+(not pytest-xdist's `-n`).
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from .compare import TOO_FEW, Comparison, compare, describe, read_results, render
+from .session import case_spec
+from .settings import Settings
+
+if TYPE_CHECKING:
+    from .recorder import Recorder
+
+GATE_PREFIX = "rlvr-gate"
+
+
+class RlvrGateWarning(pytest.PytestWarning):
+    """The runs compared by a gate differ in how they were made (split, checks, tasks, serving setup)."""
+
+
+class GateCollector(pytest.Collector):
+    """The parent of the gate items (`rlvr-gate`), added by the plugin rather than found in a file."""
+
+    def collect(self) -> list[pytest.Item]:
+        return []
+
+
+class GateItem(pytest.Item):
+    """One gate on one scenario: `baseline[SCENARIO]` or `min-reward[SCENARIO]`."""
+
+    def __init__(self, *, gates: Gates, kind: str, scenario: str, floor: float | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.gates = gates
+        self.kind = kind
+        self.scenario = scenario
+        self.floor = floor
+
+    def runtest(self) -> None:
+        if self.kind == "baseline":
+            self.gates.check_baseline(self)
+        else:
+            self.gates.check_floor(self)
+
+    def reportinfo(self) -> tuple[Any, int | None, str]:
+        return self.path, None, self.nodeid
+
+
+class Gates:
+    """Adds the gate items after the cases, judges them from the run's records, and shows the comparison."""
+
+    def __init__(self, config: pytest.Config, settings: Settings, recorder: Recorder) -> None:
+        self.config = config
+        self.settings = settings
+        self.recorder = recorder
+        self.baseline = read_results(settings.baseline) if settings.baseline is not None else None
+        self._comparison: Comparison | None = None
+        self._compared_records = -1
+
+    @property
+    def active(self) -> bool:
+        return self.baseline is not None or bool(self.settings.min_rewards)
+
+    # -- collection ------------------------------------------------------------------------------------
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, session: pytest.Session, items: list[pytest.Item]) -> None:
+        scenarios = list(dict.fromkeys(spec.scenario.name for item in items if (spec := case_spec(item))))
+        if not self.active or (not scenarios and not self.settings.min_rewards):
+            return
+        parent = GateCollector.from_parent(session, name=GATE_PREFIX, nodeid=GATE_PREFIX)
+        if self.baseline is not None:
+            for name in scenarios:
+                items.append(GateItem.from_parent(parent, name=f"baseline[{name}]", gates=self, kind="baseline",
+                                                  scenario=name))
+        for name, floor in self.settings.min_rewards:
+            items.append(GateItem.from_parent(parent, name=f"min-reward[{name}]", gates=self, kind="min-reward",
+                                              scenario=name, floor=floor))
+
+    # -- judging ---------------------------------------------------------------------------------------
+    def current(self) -> dict[str, Any]:
+        """This run's results document, as `--rlvr-save` would write it now."""
+        from .results import results_document
+
+        return results_document(self.recorder.records, self.settings, self.recorder.policy_info,
+                                self.config.rootpath)
+
+    def comparison(self) -> Comparison:
+        """This run against the baseline (computed again only when more cases have been recorded)."""
+        assert self.baseline is not None
+        if self._comparison is None or self._compared_records != len(self.recorder.records):
+            self._comparison = compare(self.baseline, self.current(), self.settings.max_drop,
+                                       seed=self.settings.seed)
+            self._compared_records = len(self.recorder.records)
+        return self._comparison
+
+    def check_baseline(self, item: GateItem) -> None:
+        comparison = self.comparison()
+        notes = comparison.warnings_for(item.scenario)
+        for note in notes:
+            warnings.warn(RlvrGateWarning(f"baseline {self.settings.baseline}: {note}"), stacklevel=1)
+            item.user_properties.append(("warning", note))
+        result = comparison.scenarios.get(item.scenario)
+        if result is None:  # every case of the scenario was deselected or errored before recording
+            pytest.skip(f"{item.scenario}: {TOO_FEW}: no case of this scenario was scored in this run")
+        item.user_properties.extend(result.properties())
+        message = "\n".join([f"{result.explain()} (baseline {self.settings.baseline}: "
+                             f"{describe(self.baseline or {})})", *(f"warning: {n}" for n in notes)])
+        if result.verdict == TOO_FEW:
+            pytest.skip(message)
+        if result.regressed:
+            pytest.fail(message, pytrace=False)
+
+    def check_floor(self, item: GateItem) -> None:
+        from .aggregate import aggregate
+
+        assert item.floor is not None
+        stats = aggregate(self.recorder.records).get(item.scenario)
+        where = f"(--rlvr-min-reward {item.scenario}={item.floor:g})"
+        if stats is None or stats.reward is None:
+            pytest.fail(f"{item.scenario}: no case of this scenario was scored in this run {where}", pytrace=False)
+        item.user_properties.extend([("mean", round(stats.reward.mean, 6)), ("floor", item.floor),
+                                     ("cases", stats.cases)])
+        if stats.reward.mean < item.floor:
+            pytest.fail(f"{item.scenario}: mean reward {stats.reward} over {stats.cases} cases is below the floor "
+                        f"{item.floor:g} {where}", pytrace=False)
+
+    # -- reporting -------------------------------------------------------------------------------------
+    @pytest.hookimpl(trylast=True)
+    def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
+        if self.baseline is None or not self.recorder.records:
+            return
+        comparison = self.comparison()
+        title = (f"baseline {self.settings.baseline} ({describe(self.baseline)}) vs this run; "
+                 f"max drop {self.settings.max_drop:g}")
+        terminalreporter.write_sep("=", "rlvr gates")
+        width = self.config.get_terminal_writer().fullwidth
+        terminalreporter.write_line(title)
+        terminalreporter.write_line(render(comparison, None, width, terminalreporter.hasmarkup))
+
+
+def check_single_process(config: pytest.Config, settings: Settings) -> None:
+    """Gates read the records of this process: refuse pytest-xdist's distribution at start-up.
+
+    Raises:
+        pytest.UsageError: Gates were asked for with `-n`.
+    """
+    if settings.baseline is None and not settings.min_rewards:
+        return
+    if getattr(config.option, "dist", "no") != "no" or getattr(config.option, "numprocesses", None):
+        flag = "--rlvr-baseline" if settings.baseline is not None else "--rlvr-min-reward"
+        raise pytest.UsageError(f"{flag}: gates need a single process; run without -n (pytest-xdist)")
