@@ -66,7 +66,12 @@ class AtlassianScenario(Scenario):
         return prompt, data, site
 
     def environment(self, task: Task) -> World:
-        return World(self._prepared(task.seed)[2], self.tool_names)
+        return World(self._prepared(task.seed)[2], self.tool_names, initial=self._initial(task.seed))
+
+    @lru_cache(maxsize=512)  # noqa: B019 - scenarios are module-level singletons
+    def _initial(self, seed: int) -> dict[str, Any]:
+        """The task's starting snapshot, made once and shared (read-only) by every world of the task."""
+        return World(self._prepared(seed)[2], self.tool_names).snapshot()
 
 
 # -- helpers for checks ---------------------------------------------------------------------------------------

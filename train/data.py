@@ -41,3 +41,16 @@ def _turn_messages(turn: Any) -> list[dict[str, Any]]:
     out = [assistant_message(AssistantTurn(turn.text, turn.tool_calls))]
     out += [{k: v for k, v in tool_message(r).items() if k != "tool_call_id"} for r in turn.results]
     return out
+
+
+def tokenized(rows: list[dict[str, Any]], tokenizer: Any, template: str) -> list[dict[str, list[int]]]:
+    """input_ids and assistant_masks of each conversation, rendered with the training variant of `template`."""
+    from policies.chat import template as load_template
+
+    training = load_template(template.replace(".jinja", "_training.jinja"))
+    out = []
+    for row in rows:
+        encoded = tokenizer.apply_chat_template(row["messages"], tools=row["tools"], chat_template=training,
+                                                tokenize=True, return_dict=True, return_assistant_tokens_mask=True)
+        out.append({"input_ids": list(encoded["input_ids"]), "assistant_masks": list(encoded["assistant_masks"])})
+    return out

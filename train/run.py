@@ -138,7 +138,7 @@ def sft(cfg: TrainConfig) -> Path:
 
     from scenarios import SCENARIOS
 
-    from .data import demonstrations
+    from .data import demonstrations, tokenized
 
     path, spec = model_path(cfg.model)
     model, tokenizer = load(path, spec)
@@ -147,9 +147,11 @@ def sft(cfg: TrainConfig) -> Path:
     args = SFTConfig(
         output_dir=str(cfg.output / "trainer"), max_steps=cfg.steps, learning_rate=cfg.learning_rate,
         per_device_train_batch_size=cfg.batch_size, seed=cfg.seed, logging_steps=1, report_to="none",
-        assistant_only_loss=True, save_strategy="no", max_length=4096, **device_args())
-    dataset = Dataset.from_list(demonstrations(scenarios, cfg.tasks, cfg.seed))
-    trainer = SFTTrainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer,
+        save_strategy="no", max_length=8192, **device_args())
+    # Tokenized here with TRL's generation-tagged template: the conversations mix tool-argument shapes that a
+    # Dataset cannot type, and the loss covers the assistant's tokens only (never prompts or tool results).
+    rows = tokenized(demonstrations(scenarios, cfg.tasks, cfg.seed), tokenizer, spec.template)
+    trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(rows), processing_class=tokenizer,
                          peft_config=lora_config(cfg))
     trainer.train(resume_from_checkpoint=cfg.resume)
     return finish(cfg, trainer, tokenizer, spec)

@@ -38,13 +38,17 @@ class World:
 
     check_responses = False  # tests turn this on: every response is validated against the spec
 
-    def __init__(self, site: Site | int, tools: tuple[str, ...] | list[str] = catalog.ALL_TOOLS) -> None:
+    def __init__(self, site: Site | int, tools: tuple[str, ...] | list[str] = catalog.ALL_TOOLS,
+                 initial: dict[str, Any] | None = None) -> None:
         # The initial state is kept as pickled bytes (a fraction of a millisecond) and the site is a copy made
-        # from them; the initial snapshot, which takes milliseconds, is only made when a diff is asked for.
+        # from them; the initial snapshot, which takes milliseconds, is only made when a diff is asked for, or
+        # given by a caller that builds many worlds from one site (it is shared and read-only).
         self._start = pickle.dumps(generate(site) if isinstance(site, int) else site, pickle.HIGHEST_PROTOCOL)
         self.site: Site = pickle.loads(self._start)
         self.tools = tuple(tools)
-        self._initial: dict[str, Any] | None = None
+        self._initial: dict[str, Any] | None = initial
+        self._written = False  # no write has reached a handler: the state is the initial one
+        self._current: dict[str, Any] | None = None  # the snapshot since the last write
         self.log: list[dict[str, Any]] = []
 
     @property
@@ -132,6 +136,8 @@ class World:
                 name = str(error.absolute_path[0]) if error.absolute_path else None
                 raise error_for(op.document, 400, f"Invalid request body{' at /' + where if where else ''}: "
                                                   f"{error.message[:300]}", name)
+        if op.write:
+            self._written, self._current = True, None
         return HANDLERS[op.id](self.site, Request(op.method, op.path, query, body, params))
 
     def _conform(self, op: Operation, response: Response) -> None:
@@ -199,10 +205,15 @@ class World:
 
     # -- state ---------------------------------------------------------------------------------------------
     def snapshot(self) -> dict[str, Any]:
-        return self.site.snapshot()
+        """The state as plain JSON data (shared until the next write: treat it as read-only)."""
+        if not self._written:
+            return self.initial
+        if self._current is None:
+            self._current = self.site.snapshot()
+        return self._current
 
     def state_diff(self) -> dict[str, Any]:
-        return diff(self.initial, self.snapshot())
+        return diff(self.initial, self.snapshot()) if self._written else {}
 
 
 def coerce(value: Any, schema: dict[str, Any], name: str, op: Operation) -> Any:
