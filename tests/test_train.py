@@ -91,3 +91,27 @@ def test_grpo_smoke_run_logs_group_rewards_and_the_checkpoint_loads_in_the_plugi
                              capture_output=True, text=True, timeout=600)
     assert "rlvr: model" in session.stdout and "backend hf" in session.stdout, session.stdout[-2000:]
     assert "1 failed" in session.stdout or "1 passed" in session.stdout, session.stdout[-2000:]
+
+
+def test_sft_warm_start_trains_on_assistant_tokens_only_and_saves_a_checkpoint(tmp_path):
+    from tiny_model import build
+
+    from policies.registry import resolve
+    from scenarios import SCENARIOS
+    from train.data import demonstrations, tokenized
+
+    model = build(tmp_path / "tiny")
+    from transformers import AutoTokenizer
+
+    rows = tokenized(demonstrations([SCENARIOS["jira_labels"]], 1, 0), AutoTokenizer.from_pretrained(model),
+                     "qwen2_5.jinja")
+    masked = rows[0]["assistant_masks"]
+    assert 0 < sum(masked) < len(masked)  # the prompt and the tool results carry no loss
+    out = tmp_path / "sft"
+    run = subprocess.run([sys.executable, "-m", "train", "sft", "--model", str(model), "--scenarios", "jira_labels",
+                          "--output", str(out), "--steps", "2", "--batch-size", "2", "--tasks", "2"],
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    history = json.loads((out / "log_history.json").read_text())
+    assert any("loss" in h for h in history)
+    assert resolve(str(out)).template == "qwen2_5.jinja"
