@@ -1,4 +1,4 @@
-"""Statistics of a run: mean reward with a 95% interval (t or bootstrap), unbiased pass@k, pass^k."""
+"""Statistics of a run: mean reward with a 95% bootstrap interval, unbiased pass@k, pass^k."""
 
 from __future__ import annotations
 
@@ -6,24 +6,6 @@ import math
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
-from statistics import NormalDist
-
-# Two-sided 95% quantiles of Student's t for 1..30 degrees of freedom.
-_T975 = (
-    12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
-    2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
-    2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
-)
-
-
-def t_quantile_975(df: int) -> float:
-    """The 97.5% quantile of Student's t with `df` degrees of freedom (table, then Cornish-Fisher)."""
-    if df < 1:
-        raise ValueError(f"degrees of freedom must be at least 1, not {df}")
-    if df <= len(_T975):
-        return _T975[df - 1]
-    z = NormalDist().inv_cdf(0.975)
-    return z + (z**3 + z) / (4 * df) + (5 * z**5 + 16 * z**3 + 3 * z) / (96 * df**2)
 
 
 @dataclass(frozen=True)
@@ -38,22 +20,6 @@ class Interval:
         if self.low is None or self.high is None:
             return f"{self.mean:.3f}"
         return f"{self.mean:.3f} [{self.low:.3f}, {self.high:.3f}]"
-
-
-def mean_interval(values: Sequence[float], bounds: tuple[float, float] = (0.0, 1.0)) -> Interval:
-    """The mean with a t interval at 95%, clipped to `bounds`.
-
-    Pass one value per case (the case's mean over its samples): cases are the independent units.
-    """
-    n = len(values)
-    if n == 0:
-        raise ValueError("the mean of no values is undefined")
-    mean = sum(values) / n
-    if n == 1:
-        return Interval(mean, None, None)
-    variance = sum((v - mean) ** 2 for v in values) / (n - 1)
-    half = t_quantile_975(n - 1) * math.sqrt(variance / n)
-    return Interval(mean, max(bounds[0], mean - half), min(bounds[1], mean + half))
 
 
 def pass_at_k(n: int, c: int, k: int) -> float:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from importlib.metadata import EntryPoint
 
 import pytest
@@ -18,7 +17,7 @@ from pytest_rlvr.generic import (
     state_matches,
 )
 from pytest_rlvr.registry import as_scenarios, by_name, rewrite_targets
-from pytest_rlvr.stats import mean_interval, pass_at_k, pass_hat_k, t_quantile_975
+from pytest_rlvr.stats import pass_at_k, pass_hat_k
 
 TASK = Task(id="t-1", scenario="toy", split="eval", seed=1, tier="easy", prompt="p",
             data={"expected_diff": {"item-1": {"label": "red"}}})
@@ -159,16 +158,6 @@ def test_pass_at_k_and_pass_hat_k():
     assert pass_hat_k(4, 4, 4) == 1.0 and pass_hat_k(4, 3, 4) == 0.0
     with pytest.raises(ValueError):
         pass_at_k(3, 4, 1)
-
-
-def test_mean_interval():
-    assert mean_interval([0.5]).low is None
-    interval = mean_interval([0.4, 0.6, 0.5, 0.5])
-    half = t_quantile_975(3) * math.sqrt((0.01 + 0.01) / 3 / 4)
-    assert (interval.mean, interval.low, interval.high) == pytest.approx((0.5, 0.5 - half, 0.5 + half))
-    assert mean_interval([1.0, 1.0, 0.0]).high == 1.0  # clipped to the reward range
-    assert t_quantile_975(31) == pytest.approx(2.040, abs=2e-3)
-    assert t_quantile_975(120) == pytest.approx(1.980, abs=2e-3)
 
 
 def test_aggregate_counts_each_case_once():
