@@ -1,9 +1,10 @@
 """GRPO step time of `python -m train grpo` vs TRL's bare GRPOTrainer with a trivial reward (target ≤ 1.05).
 
-Same tiny Qwen3 model (built here, random weights), same prompts, tools, environments, batch and seed; the
-only difference is the reward: the scenario checks (three group columns, a Trace rebuilt per completion)
-against a constant. Both arms run in this process, alternately, and the median step time of each is
-compared (the first step of each arm, which warms caches up, is left out).
+Same tiny Qwen3 model (built here, random weights), same prompts, tools, worlds, batch and seed. The bare
+arm is TRL's own multi-turn tool loop (`environment_factory`) with a constant reward; ours runs the
+rollouts through evaluation's loop (prefix-cached generation) and scores them with the scenario checks.
+Both arms run in this process, one after the other, and the median step time of each is compared (the
+first step of each arm, which warms caches up, is left out).
 """
 
 from __future__ import annotations
@@ -49,12 +50,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         model = build(Path(tmp) / "tiny")
 
-        def config(name: str) -> TrainConfig:
+        def config(name: str) -> TrainConfig:  # a random model rarely stops: both arms generate the full budget
             return TrainConfig("grpo", str(model), ("jira_labels",), Path(tmp) / name, steps=STEPS, group_size=4,
-                               batch_size=4, max_completion_length=1024, tasks=4, max_turns=2)
+                               batch_size=4, max_completion_length=1024, max_tokens=1024, tasks=4, max_turns=2)
 
         ours = step_times(grpo_trainer(config("ours"))[0])
-        bare = step_times(grpo_trainer(config("bare"), reward_funcs=[trivial])[0])
+        bare = step_times(grpo_trainer(config("bare"), reward_funcs=[trivial], bare=True)[0])
     o, b = statistics.median(ours), statistics.median(bare)
     print(f"grpo: {STEPS} steps each, batch 4, group 4, tiny Qwen3 on jira_labels")
     print(f"  bare TRL (constant reward): {b:6.2f} s/step   ours (scenario checks): {o:6.2f} s/step")

@@ -16,7 +16,7 @@ from typing import Any
 import torch
 
 
-@dataclass
+@dataclass(eq=False)  # entries are compared by identity
 class _Entry:
     ids: torch.Tensor  # [L] tokens whose keys and values are held
     kv: list[tuple[torch.Tensor, torch.Tensor]]  # per layer, keys and values [heads, L, head_dim]

@@ -79,6 +79,25 @@ def test_transformers_policy_batches_and_parses(tiny):
     assert again[0].text == turns[0].text  # greedy is deterministic, batched or not
 
 
+def test_prefix_cache_matches_the_longest_prefix_and_evicts_the_least_recently_used():
+    import torch
+
+    from policies.prefix import PrefixCache
+
+    def kv(n):
+        return [(torch.zeros(1, n, 2), torch.zeros(1, n, 2))]
+
+    cache = PrefixCache(capacity=2)
+    cache.add(torch.tensor([1, 2, 3]), kv(3))
+    cache.add(torch.tensor([1, 2, 4, 5]), kv(4))
+    assert cache.match(torch.tensor([1, 2, 4, 5, 6]))[0] == 4
+    assert cache.match(torch.tensor([1, 2, 3]))[0] == 2  # the last token is always fed to the model
+    assert cache.match(torch.tensor([1, 2, 3, 9]))[0] == 3  # ... and [1, 2, 3] is now the most recently used
+    cache.add(torch.tensor([7, 8]), kv(2))
+    assert len(cache.entries) == 2 and cache.match(torch.tensor([1, 2, 4, 5, 6]))[0] == 2
+    assert cache.match(torch.tensor([9]))[0] == 0
+
+
 def test_prefix_cache_resumes_turns_without_changing_them(tiny):
     """A follow-up turn prefills only its new tokens, and generates what a full prefill generates."""
     from policies.hf import TransformersPolicy

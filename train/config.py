@@ -29,9 +29,11 @@ class TrainConfig:
     seed: int = 0
     max_turns: int = 6
     max_completion_length: int = 1024
+    max_tokens: int = 256  # per assistant turn, as evaluation's --rlvr-max-tokens
     temperature: float = 1.0
     tasks: int = 64  # train tasks per scenario (SFT demonstrations, or the GRPO prompt pool)
     resume: str | None = None
+    time_limit: float | None = None  # minutes of training, for equal-time comparisons
     split: str = "train"
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -63,10 +65,13 @@ def parser() -> argparse.ArgumentParser:
         s.add_argument("--max-turns", type=int, default=6, help="tool-calling iterations per episode")
         s.add_argument("--max-completion-length", type=int, default=1024,
                        help="tokens for the whole episode, tool results included")
+        s.add_argument("--max-tokens", type=int, default=256, help="tokens per assistant turn")
         s.add_argument("--temperature", type=float, default=1.0)
         s.add_argument("--tasks", type=int, default=64, help="train tasks per scenario")
         s.add_argument("--split", default="train", help="task split to train on (only 'train' is allowed)")
         s.add_argument("--resume", default=None, help="resume from a checkpoint directory of a previous run")
+        s.add_argument("--time-limit", type=float, default=None, metavar="MINUTES",
+                       help="stop after this many minutes of training (at most --steps steps)")
     return p
 
 
@@ -80,14 +85,17 @@ def parse(argv: list[str]) -> TrainConfig:
         raise ConfigError(f"--scenarios: unknown scenario {unknown[0]!r}; known: {', '.join(SCENARIOS)}")
     if a.split != "train":
         raise ConfigError(f"--split={a.split}: training uses the train split only; eval tasks are held out")
-    for name in ("steps", "group_size", "batch_size", "max_turns", "max_completion_length", "tasks"):
+    for name in ("steps", "group_size", "batch_size", "max_turns", "max_completion_length", "max_tokens", "tasks"):
         if getattr(a, name) < 1:
             raise ConfigError(f"--{name.replace('_', '-')}={getattr(a, name)}: must be at least 1")
+    if a.time_limit is not None and a.time_limit <= 0:
+        raise ConfigError(f"--time-limit={a.time_limit}: must be a positive number of minutes")
     if a.command == "grpo" and (a.batch_size * 1) % a.group_size:
         raise ConfigError(f"--batch-size={a.batch_size} must be a multiple of --group-size={a.group_size}")
     lr = a.learning_rate if a.learning_rate is not None else (5e-5 if a.command == "sft" else 1e-5)
     return TrainConfig(a.command, a.model, names, a.output, a.steps, a.group_size, a.batch_size, lr, a.lora,
-                       a.seed, a.max_turns, a.max_completion_length, a.temperature, a.tasks, a.resume, a.split)
+                       a.seed, a.max_turns, a.max_completion_length, a.max_tokens, a.temperature, a.tasks, a.resume,
+                       a.time_limit, a.split)
 
 
 def check_template(template: str) -> None:

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from pytest_rlvr import Scenario
 
 
 def prompts(scenarios: list[Scenario], per_scenario: int, seed: int) -> list[dict[str, Any]]:
-    """GRPO rows: the conversation start, the environment (scenario) name and the task seed, interleaved."""
-    rows = []
+    """GRPO rows: the conversation start, the environment (scenario) name and the task seed, interleaved.
+    A task whose conversation start repeats an earlier one is left out: the prompt identifies the task."""
+    rows, seen = [], set()
     for i in range(per_scenario):
         for s in scenarios:
             task = s.tasks("train", count=1, start=seed * 10_000 + i)[0]
-            rows.append({"prompt": s.messages(task), "environment": s.name, "seed": task.seed, "split": "train",
-                         "task_id": task.id})
+            key = json.dumps(s.messages(task), sort_keys=True)
+            if key not in seen:
+                seen.add(key)
+                rows.append({"prompt": s.messages(task), "environment": s.name, "seed": task.seed,
+                             "split": "train", "task_id": task.id})
     return rows
 
 
@@ -29,18 +34,8 @@ def demonstrations(scenarios: list[Scenario], per_scenario: int, seed: int) -> l
             task = s.tasks("train", count=1, start=seed * 10_000 + i)[0]
             trace, reward = play(s, task, "oracle")
             assert reward.score == 1.0, f"the oracle failed {task.id}: {reward.explain()}"
-            messages = trace.messages + [m for turn in trace.turns for m in _turn_messages(turn)]
-            rows.append({"messages": model_messages(messages), "tools": list(s.tools)})
+            rows.append({"messages": model_messages(trace.messages), "tools": list(s.tools)})  # the whole episode
     return rows
-
-
-def _turn_messages(turn: Any) -> list[dict[str, Any]]:
-    from pytest_rlvr.policy import AssistantTurn
-    from pytest_rlvr.rollout import assistant_message, tool_message
-
-    out = [assistant_message(AssistantTurn(turn.text, turn.tool_calls))]
-    out += [{k: v for k, v in tool_message(r).items() if k != "tool_call_id"} for r in turn.results]
-    return out
 
 
 def tokenized(rows: list[dict[str, Any]], tokenizer: Any, template: str) -> list[dict[str, list[int]]]:

@@ -1,6 +1,8 @@
 """The scenario checks as TRL reward functions: one per group, so TRL logs `rewards/<group>/mean`.
 
-The three group columns sum to the scenario's score (with TRL's default weights of 1).
+The rollouts score each trace with the scenario's checks, exactly as evaluation does, and hand TRL the
+groups' shares (`rlvr_rewards`); the three group columns sum to the scenario's score (TRL's default
+weights are 1).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from pytest_rlvr import GROUPS
 
 
 class GroupReward:
-    """Reward of one check group for each completion, read from its environment."""
+    """One check group's share of each rollout's score."""
 
     def __init__(self, group: str) -> None:
         if group not in GROUPS:
@@ -19,9 +21,8 @@ class GroupReward:
         self.group = group
         self.__name__ = group
 
-    def __call__(self, completions: list[Any], environments: list[Any], **_: Any) -> list[float]:
-        return [env._score(completion).by_group()[self.group]
-                for completion, env in zip(completions, environments, strict=True)]
+    def __call__(self, completions: list[Any], rlvr_rewards: list[dict[str, float]], **_: Any) -> list[float]:
+        return [r[self.group] for r in rlvr_rewards]
 
 
 def reward_functions() -> list[GroupReward]:

@@ -29,7 +29,7 @@ def device_args() -> dict[str, Any]:
 
     if torch.cuda.is_available():
         return {"bf16": True}
-    return {"use_cpu": True, "bf16": False}
+    return {"use_cpu": True, "bf16": False, "gradient_checkpointing": False}  # memory is not what a CPU lacks
 
 
 def load(path: str, spec: Any) -> tuple[Any, Any]:
@@ -75,6 +75,25 @@ def _ids(encoded: Any) -> list[int]:
     return list(encoded["input_ids"] if isinstance(encoded, dict) or hasattr(encoded, "keys") else encoded)
 
 
+def time_limit(cfg: TrainConfig) -> list[Any]:
+    """A callback that ends training after `cfg.time_limit` minutes (checked after each step)."""
+    if cfg.time_limit is None:
+        return []
+    import time
+
+    from transformers import TrainerCallback
+
+    class TimeLimit(TrainerCallback):
+        def on_train_begin(self, args: Any, state: Any, control: Any, **_: Any) -> None:
+            self.deadline = time.monotonic() + cfg.time_limit * 60
+
+        def on_step_end(self, args: Any, state: Any, control: Any, **_: Any) -> None:
+            if time.monotonic() >= self.deadline:
+                control.should_training_stop = True
+
+    return [TimeLimit()]
+
+
 def finish(cfg: TrainConfig, trainer: Any, tokenizer: Any, spec: Any) -> Path:
     """Save a plain checkpoint (LoRA merged) with its tokenizer, eval template and spec, plus logs and plot."""
     from policies.chat import template
@@ -95,16 +114,17 @@ def finish(cfg: TrainConfig, trainer: Any, tokenizer: Any, spec: Any) -> Path:
     return cfg.output
 
 
-def grpo_trainer(cfg: TrainConfig, reward_funcs: list[Any] | None = None) -> tuple[Any, Any, Any]:
-    """(trainer, tokenizer, spec) for a GRPO run; `reward_funcs` replaces the scenario checks (for benchmarks)."""
+def grpo_trainer(cfg: TrainConfig, reward_funcs: list[Any] | None = None, bare: bool = False) -> tuple[Any, Any, Any]:
+    """(trainer, tokenizer, spec) for a GRPO run. Rollouts go through evaluation's loop and are scored by the
+    scenario checks; `bare` (for benchmarks) uses TRL's built-in tool loop instead, with `reward_funcs`."""
     from datasets import Dataset
     from trl import GRPOConfig, GRPOTrainer
 
     from scenarios import SCENARIOS
 
     from .data import prompts
-    from .environment import environment_class
     from .rewards import reward_functions
+    from .rollouts import Rollouts
 
     os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
     path, spec = model_path(cfg.model)
@@ -119,10 +139,17 @@ def grpo_trainer(cfg: TrainConfig, reward_funcs: list[Any] | None = None) -> tup
         temperature=cfg.temperature, logging_steps=1, save_strategy="steps", save_steps=max(cfg.steps // 2, 1),
         report_to="none", beta=0.0, chat_template_kwargs={"enable_thinking": spec.thinking},
         log_completions=False, **device_args())
-    dataset = Dataset.from_list(prompts(scenarios, cfg.tasks, cfg.seed))
+    rows = prompts(scenarios, cfg.tasks, cfg.seed)
+    dataset = Dataset.from_list(rows)
+    if bare:
+        from .environment import environment_class
+
+        rollout = {"environment_factory": {s.name: environment_class(s) for s in scenarios}}
+    else:
+        rollout = {"rollout_func": Rollouts(cfg, spec, tokenizer, scenarios, rows)}
     trainer = GRPOTrainer(model=model, reward_funcs=reward_funcs or reward_functions(), args=args,
                           train_dataset=dataset, processing_class=tokenizer, peft_config=lora_config(cfg),
-                          environment_factory={s.name: environment_class(s) for s in scenarios})
+                          callbacks=time_limit(cfg), **rollout)
     return trainer, tokenizer, spec
 
 
@@ -152,6 +179,6 @@ def sft(cfg: TrainConfig) -> Path:
     # Dataset cannot type, and the loss covers the assistant's tokens only (never prompts or tool results).
     rows = tokenized(demonstrations(scenarios, cfg.tasks, cfg.seed), tokenizer, spec.template)
     trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(rows), processing_class=tokenizer,
-                         peft_config=lora_config(cfg))
+                         peft_config=lora_config(cfg), callbacks=time_limit(cfg))
     trainer.train(resume_from_checkpoint=cfg.resume)
     return finish(cfg, trainer, tokenizer, spec)
