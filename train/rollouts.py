@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from policies.hf import TransformersPolicy
+from policies.prefix import PrefixCache
 from pytest_rlvr import Policy, Sampling, Scenario, Task, Trace, score
 from pytest_rlvr.batcher import Batcher
 from pytest_rlvr.engine import sample_seed
@@ -33,6 +34,7 @@ class TrainingPolicy(TransformersPolicy):
     def __init__(self, spec: Any, tokenizer: Any, model: Any, batch: int) -> None:
         super().__init__(spec)
         self.max_batch_size = batch
+        self.cache = PrefixCache(capacity=2 * batch)  # each rollout's latest sequence, and room to share
         self._loaded = (tokenizer, model)
 
 

@@ -132,9 +132,12 @@ def grpo_trainer(cfg: TrainConfig, reward_funcs: list[Any] | None = None, bare: 
     scenarios = [SCENARIOS[n] for n in cfg.scenarios]
     check_budget(cfg, tokenizer, scenarios)
     cfg.save()
+    # One batch is generated at once; on a CPU, without gradient checkpointing, the loss runs one sequence at a time
+    micro = 1 if device_args().get("use_cpu") else cfg.batch_size
     args = GRPOConfig(
         output_dir=str(cfg.output / "trainer"), max_steps=cfg.steps, learning_rate=cfg.learning_rate,
-        per_device_train_batch_size=cfg.batch_size, num_generations=cfg.group_size, seed=cfg.seed,
+        per_device_train_batch_size=micro, gradient_accumulation_steps=cfg.batch_size // micro,
+        num_generations=cfg.group_size, seed=cfg.seed,
         max_completion_length=cfg.max_completion_length, max_tool_calling_iterations=cfg.max_turns,
         temperature=cfg.temperature, logging_steps=1, save_strategy="steps", save_steps=max(cfg.steps // 2, 1),
         report_to="none", beta=0.0, chat_template_kwargs={"enable_thinking": spec.thinking},
