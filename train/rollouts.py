@@ -74,6 +74,9 @@ class Rollouts:
             out["env_mask"].append(mask)
             out["rlvr_rewards"].append(score(scenario.checks, trace, task).by_group())
         log(trainer, self.traces)
+        with (self.cfg.output / "rollouts.jsonl").open("a") as f:  # what the model did, step by step
+            f.writelines(json.dumps({"step": step, "reward": sum(r.values()), **t.to_dict()}) + "\n"
+                         for t, r in zip(self.traces, out["rlvr_rewards"], strict=True))
         return out
 
     def policy(self, model: Any, batch: int) -> Policy:

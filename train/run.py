@@ -174,9 +174,11 @@ def sft(cfg: TrainConfig) -> Path:
     model, tokenizer = load(path, spec)
     scenarios = [SCENARIOS[n] for n in cfg.scenarios]
     cfg.save()
+    micro = 1 if device_args().get("use_cpu") else cfg.batch_size  # as in GRPO: activations held for one sequence
     args = SFTConfig(
         output_dir=str(cfg.output / "trainer"), max_steps=cfg.steps, learning_rate=cfg.learning_rate,
-        per_device_train_batch_size=cfg.batch_size, seed=cfg.seed, logging_steps=1, report_to="none",
+        per_device_train_batch_size=micro, gradient_accumulation_steps=cfg.batch_size // micro, seed=cfg.seed,
+        logging_steps=1, report_to="none",
         save_strategy="no", max_length=8192, **device_args())
     # Tokenized here with TRL's generation-tagged template: the conversations mix tool-argument shapes that a
     # Dataset cannot type, and the loss covers the assistant's tokens only (never prompts or tool results).
