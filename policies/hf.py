@@ -31,7 +31,7 @@ class TransformersPolicy:
         self.name = spec.alias
         self._lock = threading.Lock()
         self._loaded: tuple[Any, Any] | None = None
-        self.cache = PrefixCache(capacity=4 * self.max_batch_size)
+        self.cache = PrefixCache(capacity=48)  # above the engine's default of 32 rollouts in flight
 
     @property
     def info(self) -> dict[str, Any]:
@@ -85,7 +85,8 @@ class TransformersPolicy:
         else:
             options |= {"do_sample": False, "temperature": None, "top_p": None, "top_k": None}
         with self._lock, torch.inference_mode():
-            answers = self.cache.generate(model, rows, tokenizer.pad_token_id, **options)
+            answers = self.cache.generate(model, rows, tokenizer.pad_token_id, [r.rollout_id for r in requests],
+                                          **options)
         turns = []
         for row, new, request in zip(rows, answers, requests, strict=True):
             new = new[:request.sampling.max_tokens]

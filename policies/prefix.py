@@ -21,6 +21,7 @@ class _Entry:
     ids: torch.Tensor  # [L] tokens whose keys and values are held
     kv: list[tuple[torch.Tensor, torch.Tensor]]  # per layer, keys and values [heads, L, head_dim]
     used: int = 0
+    key: str | None = None  # the rollout it belongs to: a rollout keeps only its latest sequence
 
 
 class PrefixCache:
@@ -49,14 +50,18 @@ class PrefixCache:
             found.used = self.clock
         return best, found
 
-    def add(self, ids: torch.Tensor, kv: list[tuple[torch.Tensor, torch.Tensor]]) -> None:
+    def add(self, ids: torch.Tensor, kv: list[tuple[torch.Tensor, torch.Tensor]], key: str | None = None) -> None:
         self.clock += 1
-        self.entries.append(_Entry(ids, kv, self.clock))
+        if key is not None:
+            self.entries = [e for e in self.entries if e.key != key]
+        self.entries.append(_Entry(ids, kv, self.clock, key))
         if len(self.entries) > self.capacity:
             self.entries.remove(min(self.entries, key=lambda e: e.used))
 
-    def generate(self, model: Any, rows: list[list[int]], pad: int, **options: Any) -> list[list[int]]:
-        """Greedy or sampled continuations of `rows` (token lists), batched, each resumed from its cached prefix."""
+    def generate(self, model: Any, rows: list[list[int]], pad: int, keys: list[str] | None = None,
+                 **options: Any) -> list[list[int]]:
+        """Greedy or sampled continuations of `rows` (token lists), batched, each resumed from its cached prefix;
+        `keys` name each row's rollout, whose earlier sequence the new one replaces."""
         from transformers import DynamicCache
         from transformers.cache_utils import DynamicLayer
 
@@ -107,5 +112,5 @@ class PrefixCache:
             ids = torch.cat([p, generated[i, :len(positions) - len(p)]])
             self.add(ids, [(layer.keys[i].index_select(1, positions.to(device)).cpu(),
                             layer.values[i].index_select(1, positions.to(device)).cpu())
-                           for layer in out.cache.layers])
+                           for layer in out.cache.layers], keys[i] if keys else None)
         return answers

@@ -96,6 +96,11 @@ def test_prefix_cache_matches_the_longest_prefix_and_evicts_the_least_recently_u
     cache.add(torch.tensor([7, 8]), kv(2))
     assert len(cache.entries) == 2 and cache.match(torch.tensor([1, 2, 4, 5, 6]))[0] == 2
     assert cache.match(torch.tensor([9]))[0] == 0
+    keyed = PrefixCache(capacity=2)
+    keyed.add(torch.tensor([1, 2]), kv(2), key="a#0")
+    keyed.add(torch.tensor([1, 2, 3]), kv(3), key="a#0")  # the rollout's next turn replaces its last one
+    keyed.add(torch.tensor([4]), kv(1), key="b#0")
+    assert [e.ids.tolist() for e in keyed.entries] == [[1, 2, 3], [4]]
 
 
 def test_prefix_cache_resumes_turns_without_changing_them(tiny):
