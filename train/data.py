@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from pytest_rlvr import Scenario
+
+
+def prompt_key(prompt: Sequence[dict[str, Any]]) -> str:
+    """A prompt as a dictionary key: within the training rows, it names one task."""
+    return json.dumps(list(prompt), sort_keys=True)
 
 
 def prompts(scenarios: list[Scenario], per_scenario: int, seed: int) -> list[dict[str, Any]]:
@@ -15,7 +21,7 @@ def prompts(scenarios: list[Scenario], per_scenario: int, seed: int) -> list[dic
     for i in range(per_scenario):
         for s in scenarios:
             task = s.tasks("train", count=1, start=seed * 10_000 + i)[0]
-            key = json.dumps(s.messages(task), sort_keys=True)
+            key = prompt_key(s.messages(task))
             if key not in seen:
                 seen.add(key)
                 rows.append({"prompt": s.messages(task), "environment": s.name, "seed": task.seed,
@@ -38,7 +44,8 @@ def demonstrations(scenarios: list[Scenario], per_scenario: int, seed: int) -> l
     return rows
 
 
-def tokenized(rows: list[dict[str, Any]], tokenizer: Any, template: str) -> list[dict[str, list[int]]]:
+def tokenized(rows: list[dict[str, Any]], tokenizer: Any, template: str,
+              thinking: bool = False) -> list[dict[str, list[int]]]:
     """input_ids and assistant_masks of each conversation, rendered with the training variant of `template`."""
     from policies.chat import template as load_template
 
@@ -46,6 +53,7 @@ def tokenized(rows: list[dict[str, Any]], tokenizer: Any, template: str) -> list
     out = []
     for row in rows:
         encoded = tokenizer.apply_chat_template(row["messages"], tools=row["tools"], chat_template=training,
-                                                tokenize=True, return_dict=True, return_assistant_tokens_mask=True)
+                                                tokenize=True, return_dict=True, return_assistant_tokens_mask=True,
+                                                enable_thinking=thinking)
         out.append({"input_ids": list(encoded["input_ids"]), "assistant_masks": list(encoded["assistant_masks"])})
     return out

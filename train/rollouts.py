@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Sequence
 from typing import Any
 
 from policies.hf import TransformersPolicy
@@ -22,10 +21,7 @@ from pytest_rlvr.engine import sample_seed
 from pytest_rlvr.rollout import rollout
 
 from .config import TrainConfig
-
-
-def prompt_key(prompt: Sequence[dict[str, Any]]) -> str:
-    return json.dumps(list(prompt), sort_keys=True)
+from .data import prompt_key, tokenized
 
 
 class TrainingPolicy(TransformersPolicy):
@@ -44,15 +40,12 @@ class Rollouts:
 
     def __init__(self, cfg: TrainConfig, spec: Any, tokenizer: Any, scenarios: list[Scenario],
                  rows: list[dict[str, Any]]) -> None:
-        from policies.chat import template
-
         by_name = {s.name: s for s in scenarios}
         self.cfg, self.spec, self.tokenizer = cfg, spec, tokenizer
         self.tasks: dict[str, tuple[Scenario, Task]] = {}
         for row in rows:
             scenario = by_name[row["environment"]]
             self.tasks[prompt_key(row["prompt"])] = (scenario, scenario.task(row["seed"], row["split"]))
-        self.training_template = template(spec.template.replace(".jinja", "_training.jinja"))
         self.traces: list[Trace] = []  # the last step's, for tests and inspection
 
     def __call__(self, prompts: list[list[dict[str, Any]]], trainer: Any) -> dict[str, list[Any]]:
@@ -96,12 +89,13 @@ class Rollouts:
         from policies.chat import model_messages
 
         tools = list(scenario.tools)
-        common = {"tools": tools, "tokenize": True, "return_dict": True, "enable_thinking": self.spec.thinking}
         start = model_messages(trace.messages[:len(scenario.messages(task))])
-        prompt = list(self.tokenizer.apply_chat_template(start, add_generation_prompt=True, **common)["input_ids"])
-        full = self.tokenizer.apply_chat_template(model_messages(trace.messages), chat_template=self.training_template,
-                                                  return_assistant_tokens_mask=True, **common)
-        ids, mask = list(full["input_ids"]), list(full["assistant_masks"])
+        prompt = list(self.tokenizer.apply_chat_template(start, tools=tools, add_generation_prompt=True, tokenize=True,
+                                                         return_dict=True,
+                                                         enable_thinking=self.spec.thinking)["input_ids"])
+        (full,) = tokenized([{"messages": model_messages(trace.messages), "tools": tools}], self.tokenizer,
+                            self.spec.template, self.spec.thinking)
+        ids, mask = full["input_ids"], full["assistant_masks"]
         if ids[:len(prompt)] != prompt:
             raise RuntimeError(f"the training template renders {trace.task_id} differently from evaluation")
         ids, mask = ids[len(prompt):], mask[len(prompt):]
@@ -110,7 +104,6 @@ class Rollouts:
             ids, mask = ids[:-1], mask[:-1]
         budget = self.cfg.max_completion_length
         return prompt, ids[:budget], mask[:budget]
-
 
 
 def log(trainer: Any, traces: list[Trace]) -> None:

@@ -75,6 +75,13 @@ def _ids(encoded: Any) -> list[int]:
     return list(encoded["input_ids"] if isinstance(encoded, dict) or hasattr(encoded, "keys") else encoded)
 
 
+def batching(cfg: TrainConfig) -> dict[str, int]:
+    """`--batch-size` sequences per optimizer step; on a CPU (no gradient checkpointing) the loss holds the
+    activations of one sequence at a time, and gradients accumulate."""
+    micro = 1 if device_args().get("use_cpu") else cfg.batch_size
+    return {"per_device_train_batch_size": micro, "gradient_accumulation_steps": cfg.batch_size // micro}
+
+
 def time_limit(cfg: TrainConfig) -> list[Any]:
     """A callback that ends training after `cfg.time_limit` minutes (checked after each step)."""
     if cfg.time_limit is None:
@@ -132,12 +139,9 @@ def grpo_trainer(cfg: TrainConfig, reward_funcs: list[Any] | None = None, bare: 
     scenarios = [SCENARIOS[n] for n in cfg.scenarios]
     check_budget(cfg, tokenizer, scenarios)
     cfg.save()
-    # One batch is generated at once; on a CPU, without gradient checkpointing, the loss runs one sequence at a time
-    micro = 1 if device_args().get("use_cpu") else cfg.batch_size
-    args = GRPOConfig(
+    args = GRPOConfig(  # the whole batch is generated at once (steps_per_generation = accumulation steps)
         output_dir=str(cfg.output / "trainer"), max_steps=cfg.steps, learning_rate=cfg.learning_rate,
-        per_device_train_batch_size=micro, gradient_accumulation_steps=cfg.batch_size // micro,
-        num_generations=cfg.group_size, seed=cfg.seed,
+        **batching(cfg), num_generations=cfg.group_size, seed=cfg.seed,
         max_completion_length=cfg.max_completion_length, max_tool_calling_iterations=cfg.max_turns,
         temperature=cfg.temperature, logging_steps=1, save_strategy="steps", save_steps=max(cfg.steps // 2, 1),
         report_to="none", beta=0.0, chat_template_kwargs={"enable_thinking": spec.thinking},
@@ -174,15 +178,13 @@ def sft(cfg: TrainConfig) -> Path:
     model, tokenizer = load(path, spec)
     scenarios = [SCENARIOS[n] for n in cfg.scenarios]
     cfg.save()
-    micro = 1 if device_args().get("use_cpu") else cfg.batch_size  # as in GRPO: activations held for one sequence
     args = SFTConfig(
         output_dir=str(cfg.output / "trainer"), max_steps=cfg.steps, learning_rate=cfg.learning_rate,
-        per_device_train_batch_size=micro, gradient_accumulation_steps=cfg.batch_size // micro, seed=cfg.seed,
-        logging_steps=1, report_to="none",
-        save_strategy="no", max_length=8192, **device_args())
+        **batching(cfg), seed=cfg.seed, logging_steps=1, report_to="none", save_strategy="no", max_length=8192,
+        **device_args())
     # Tokenized here with TRL's generation-tagged template: the conversations mix tool-argument shapes that a
     # Dataset cannot type, and the loss covers the assistant's tokens only (never prompts or tool results).
-    rows = tokenized(demonstrations(scenarios, cfg.tasks, cfg.seed), tokenizer, spec.template)
+    rows = tokenized(demonstrations(scenarios, cfg.tasks, cfg.seed), tokenizer, spec.template, spec.thinking)
     trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(rows), processing_class=tokenizer,
                          peft_config=lora_config(cfg), callbacks=time_limit(cfg))
     trainer.train(resume_from_checkpoint=cfg.resume)
