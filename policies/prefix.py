@@ -74,10 +74,10 @@ class PrefixCache:
         input_ids = torch.full((batch, cached + new), pad, dtype=torch.long)
         mask = torch.zeros((batch, cached + new), dtype=torch.long)
         layers = None
-        if cached:
-            heads, dim = self.entries[0].kv[0][0].shape[0], self.entries[0].kv[0][0].shape[2]
-            layers = [(torch.zeros((batch, heads, cached, dim)), torch.zeros((batch, heads, cached, dim)))
-                      for _ in self.entries[0].kv]
+        if cached:  # laid out on the model's device, in its dtype (as the cache entries are)
+            like = self.entries[0].kv[0][0]
+            shape = (batch, like.shape[0], cached, like.shape[2])
+            layers = [(like.new_zeros(shape), like.new_zeros(shape)) for _ in self.entries[0].kv]
         for i, (p, (n, entry)) in enumerate(zip(prompts, hits, strict=True)):
             input_ids[i, cached - n:cached] = p[:n]
             mask[i, cached - n:cached] = 1
@@ -92,8 +92,7 @@ class PrefixCache:
             self.prefilled += len(p) - n
         kwargs: dict[str, Any] = {}
         if layers is not None:
-            kwargs["cache"] = DynamicCache(ddp_cache_data=[(k.to(device), v.to(device)) for k, v in layers],
-                                           config=model.config)
+            kwargs["cache"] = DynamicCache(ddp_cache_data=layers, config=model.config)
         out = model.generate(input_ids=input_ids.to(device), attention_mask=mask.to(device), pad_token_id=pad,
                              return_dict_in_generate=True, **kwargs, **options)
         width = cached + new
@@ -110,7 +109,7 @@ class PrefixCache:
                 continue
             positions = torch.cat([mask[i].nonzero().flatten(), torch.arange(width, min(width + produced, kept))])
             ids = torch.cat([p, generated[i, :len(positions) - len(p)]])
-            self.add(ids, [(layer.keys[i].index_select(1, positions.to(device)).cpu(),
-                            layer.values[i].index_select(1, positions.to(device)).cpu())
+            at = positions.to(device)
+            self.add(ids, [(layer.keys[i].index_select(1, at), layer.values[i].index_select(1, at))
                            for layer in out.cache.layers], keys[i] if keys else None)
         return answers

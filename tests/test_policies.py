@@ -103,30 +103,52 @@ def test_prefix_cache_matches_the_longest_prefix_and_evicts_the_least_recently_u
     assert [e.ids.tolist() for e in keyed.entries] == [[1, 2, 3], [4]]
 
 
-def test_prefix_cache_resumes_turns_without_changing_them(tiny):
-    """A follow-up turn prefills only its new tokens, and generates what a full prefill generates."""
-    from policies.hf import TransformersPolicy
-    from policies.prefix import PrefixCache
+def two_turns(policy):
+    """A first turn on three transition tasks (answered), and a follow-up turn of each (to answer)."""
     from scenarios import SCENARIOS
 
     scenario = SCENARIOS["jira_ticket_transition"]
-    cached, plain = TransformersPolicy(resolve(str(tiny))), TransformersPolicy(resolve(str(tiny)))
-    plain.cache = PrefixCache(capacity=0)
     tasks = scenario.tasks("eval", count=3)
     first = [TurnRequest(t.id, t, scenario.messages(t), scenario.tools, Sampling(max_tokens=6)) for t in tasks]
-    answers = asyncio.run(cached.generate(first))
-    assert cached.cache.reused == 0
-    before = cached.cache.prefilled
+    answers = asyncio.run(policy.generate(first))
     follow = [TurnRequest(r.rollout_id, r.task, [*r.messages, {"role": "assistant", "content": a.text},
                                                  {"role": "user", "content": f"Go on, step {i}."}],
                           r.tools, Sampling(max_tokens=6 + i))
               for i, (r, a) in enumerate(zip(first, answers, strict=True))]
+    return answers, follow
+
+
+def test_prefix_cache_resumes_turns_without_changing_them(tiny):
+    """A follow-up turn prefills only its new tokens, and generates what a full prefill generates."""
+    from policies.hf import TransformersPolicy
+    from policies.prefix import PrefixCache
+
+    cached, plain = TransformersPolicy(resolve(str(tiny))), TransformersPolicy(resolve(str(tiny)))
+    plain.cache = PrefixCache(capacity=0)
+    answers, follow = two_turns(cached)
+    assert cached.cache.reused == 0
+    before = cached.cache.prefilled
     again = asyncio.run(cached.generate(follow))
     expected = asyncio.run(plain.generate(follow))
     assert [a.text for a in again] == [e.text for e in expected]
     assert [a.tokens_in for a in again] == [e.tokens_in for e in expected]
     assert cached.cache.reused > sum(a.tokens_in for a in answers) * 0.9  # the whole first turn was reused
     assert cached.cache.prefilled - before < plain.cache.prefilled / 4
+
+
+def test_prefix_cache_keeps_the_models_dtype(tiny):
+    """A bf16 model (how a GPU runs it) resumes from cached keys and values in bf16."""
+    import torch
+
+    from policies.hf import TransformersPolicy
+
+    policy = TransformersPolicy(resolve(str(tiny)))
+    tokenizer, model = policy.load()
+    policy._loaded = (tokenizer, model.to(torch.bfloat16))
+    _, follow = two_turns(policy)
+    again = asyncio.run(policy.generate(follow))
+    assert len(again) == 3 and policy.cache.reused > 0
+    assert {t.dtype for e in policy.cache.entries for kv in e.kv for t in kv} == {torch.bfloat16}
 
 
 def test_the_embedded_model_comes_from_the_wheel_and_answers():

@@ -104,6 +104,34 @@ class _HalfOracle:
         return [answers[id(r)] for r in requests]
 
 
+def test_scoring_completion_positions_only_changes_no_log_prob(tiny):
+    """On a CPU, TRL's fused LM head is told to score only the completion positions: same log-probs."""
+    import torch
+    import trl.trainer.utils as fused
+    from transformers import AutoModelForCausalLM
+
+    from train.run import score_completions_only
+
+    model = AutoModelForCausalLM.from_pretrained(tiny)
+    fused.add_fused_lm_head(model, temperature=1.0, cast_lm_head_to_fp32=False)
+    ids = torch.randint(0, model.config.vocab_size, (2, 40), generator=torch.Generator().manual_seed(0))
+    labels = ids.masked_fill(torch.arange(40) < 30, -100)  # a prompt of 30 tokens, 10 to score
+
+    def log_probs() -> torch.Tensor:
+        return model(input_ids=ids, attention_mask=torch.ones_like(ids), labels=labels, fused_lm_head=True).log_probs
+
+    every = log_probs()
+    original = fused._use_triton
+    try:
+        score_completions_only()
+        assert fused._use_triton(ids.device)
+        compact = log_probs()
+    finally:
+        fused._use_triton = original
+    assert every[:, 29:].abs().sum() > 0 and every[:, :29].abs().sum() == 0
+    torch.testing.assert_close(compact, every)
+
+
 def test_grpo_smoke_run_logs_group_rewards_changes_worlds_and_the_checkpoint_loads_in_the_plugin(tiny, tmp_path):
     from scenarios.scoring import play
     from train.config import TrainConfig

@@ -32,7 +32,20 @@ def device_args() -> dict[str, Any]:
     return {"use_cpu": True, "bf16": False, "gradient_checkpointing": False}  # memory is not what a CPU lacks
 
 
-def load(path: str, spec: Any) -> tuple[Any, Any]:
+def score_completions_only() -> None:
+    """On a CPU, have TRL's fused LM head score only the completion positions, as it does on Triton devices.
+
+    TRL scores every position elsewhere to keep tile shapes fixed for compilers; eager CPU code has none, and
+    the prompt (mostly tool schemas) is most of an episode: the loss pass gets about 20% faster, same values.
+    """
+    import trl.trainer.utils as fused
+
+    fused._use_triton = lambda device: True  # read only where TRL picks the layout; the kernels keep their own
+
+
+def load(path: str, spec: Any, lora: bool = False) -> tuple[Any, Any]:
+    """(model, tokenizer). Weights that train stay in float32 (bf16 autocast on a GPU): a small update to a bf16
+    weight rounds away. Frozen LoRA base weights load in bf16 on a GPU."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -42,7 +55,7 @@ def load(path: str, spec: Any) -> tuple[Any, Any]:
     tokenizer.chat_template = template(spec.template)  # exactly TRL's, so TRL recognises it
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    dtype = torch.bfloat16 if torch.cuda.is_available() else torch.float32
+    dtype = torch.bfloat16 if lora and torch.cuda.is_available() else torch.float32
     model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype)
     return model, tokenizer
 
@@ -135,7 +148,7 @@ def grpo_trainer(cfg: TrainConfig, reward_funcs: list[Any] | None = None, bare: 
 
     os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
     path, spec = model_path(cfg.model)
-    model, tokenizer = load(path, spec)
+    model, tokenizer = load(path, spec, cfg.lora)
     scenarios = [SCENARIOS[n] for n in cfg.scenarios]
     check_budget(cfg, tokenizer, scenarios)
     cfg.save()
@@ -146,6 +159,8 @@ def grpo_trainer(cfg: TrainConfig, reward_funcs: list[Any] | None = None, bare: 
         temperature=cfg.temperature, logging_steps=1, save_strategy="steps", save_steps=max(cfg.steps // 2, 1),
         report_to="none", beta=0.0, chat_template_kwargs={"enable_thinking": spec.thinking},
         log_completions=False, **device_args())
+    if args.use_cpu:
+        score_completions_only()
     rows = prompts(scenarios, cfg.tasks, cfg.seed)
     dataset = Dataset.from_list(rows)
     if bare:
@@ -175,7 +190,7 @@ def sft(cfg: TrainConfig) -> Path:
     from .data import demonstrations, tokenized
 
     path, spec = model_path(cfg.model)
-    model, tokenizer = load(path, spec)
+    model, tokenizer = load(path, spec, cfg.lora)
     scenarios = [SCENARIOS[n] for n in cfg.scenarios]
     cfg.save()
     args = SFTConfig(
