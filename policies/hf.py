@@ -72,28 +72,37 @@ class TransformersPolicy:
         return await asyncio.to_thread(self._generate, list(requests))
 
     def _generate(self, requests: list[TurnRequest]) -> list[AssistantTurn]:
+        tokenizer, _ = self.load()
+        rows = [tokenizer(self.render(r), add_special_tokens=False)["input_ids"] for r in requests]
+        turns = []
+        for row, new, request in zip(rows, self.complete(rows, requests), requests, strict=True):
+            new = new[:request.sampling.max_tokens]
+            prose, calls = parse(tokenizer.decode(new, skip_special_tokens=True), self.spec.tool_format)
+            turns.append(AssistantTurn(prose, calls, len(row), len(new)))
+        return turns
+
+    def complete(self, rows: list[list[int]], requests: list[TurnRequest]) -> list[list[int]]:
+        """Each row's new tokens, up to its end of turn: one batched `generate`, resumed from cached prefixes."""
         import torch
 
         tokenizer, model = self.load()
-        rows = [tokenizer(self.render(r), add_special_tokens=False)["input_ids"] for r in requests]
         sampling = requests[0].sampling  # one batch, one setting: the engine batches one run's requests
-        stop = [t for t in {tokenizer.eos_token_id, tokenizer.convert_tokens_to_ids("<|im_end|>")} if t is not None]
-        options: dict[str, Any] = {"max_new_tokens": max(r.sampling.max_tokens for r in requests), "eos_token_id": stop}
+        options: dict[str, Any] = {"max_new_tokens": max(r.sampling.max_tokens for r in requests),
+                                   "eos_token_id": stop_ids(tokenizer)}
         if sampling.temperature > 0:
             torch.manual_seed(sampling.seed)
             options |= {"do_sample": True, "temperature": sampling.temperature, "top_p": 1.0, "top_k": 0}
         else:
             options |= {"do_sample": False, "temperature": None, "top_p": None, "top_k": None}
         with self._lock, torch.inference_mode():
-            answers = self.cache.generate(model, rows, tokenizer.pad_token_id, [r.rollout_id for r in requests],
-                                          **options)
-        turns = []
-        for row, new, request in zip(rows, answers, requests, strict=True):
-            new = new[:request.sampling.max_tokens]
-            prose, calls = parse(tokenizer.decode(new, skip_special_tokens=True), self.spec.tool_format)
-            turns.append(AssistantTurn(prose, calls, len(row), len(new)))
-        return turns
+            return self.cache.generate(model, rows, tokenizer.pad_token_id, [r.rollout_id for r in requests],
+                                       **options)
 
     async def close(self) -> None:
         self._loaded = None
         self.cache = PrefixCache(self.cache.capacity)
+
+
+def stop_ids(tokenizer: Any) -> list[int]:
+    """The tokens that end an assistant turn."""
+    return [t for t in {tokenizer.eos_token_id, tokenizer.convert_tokens_to_ids("<|im_end|>")} if t is not None]

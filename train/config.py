@@ -34,6 +34,7 @@ class TrainConfig:
     tasks: int = 64  # train tasks per scenario (SFT demonstrations, or the GRPO prompt pool)
     resume: str | None = None
     time_limit: float | None = None  # minutes of training, for equal-time comparisons
+    vllm: str | None = None  # "colocate" | "server": TRL's vLLM engine generates the rollouts' turns
     split: str = "train"
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -72,6 +73,10 @@ def parser() -> argparse.ArgumentParser:
         s.add_argument("--resume", default=None, help="resume from a checkpoint directory of a previous run")
         s.add_argument("--time-limit", type=float, default=None, metavar="MINUTES",
                        help="stop after this many minutes of training (at most --steps steps)")
+        if name == "grpo":
+            s.add_argument("--vllm", choices=("colocate", "server"), default=None,
+                           help="GRPO: generate turns with TRL's vLLM engine, in this process's GPU (colocate) or "
+                                "a `trl vllm-serve` server (server); default: transformers in-process")
     return p
 
 
@@ -92,10 +97,23 @@ def parse(argv: list[str]) -> TrainConfig:
         raise ConfigError(f"--time-limit={a.time_limit}: must be a positive number of minutes")
     if a.command == "grpo" and (a.batch_size * 1) % a.group_size:
         raise ConfigError(f"--batch-size={a.batch_size} must be a multiple of --group-size={a.group_size}")
+    vllm = getattr(a, "vllm", None)
+    if vllm:
+        check_vllm()
     lr = a.learning_rate if a.learning_rate is not None else (5e-5 if a.command == "sft" else 1e-5)
     return TrainConfig(a.command, a.model, names, a.output, a.steps, a.group_size, a.batch_size, lr, a.lora,
                        a.seed, a.max_turns, a.max_completion_length, a.max_tokens, a.temperature, a.tasks, a.resume,
-                       a.time_limit, a.split)
+                       a.time_limit, a.split, vllm)
+
+
+def check_vllm() -> None:
+    import importlib.util
+    import os
+
+    if importlib.util.find_spec("vllm") is None:
+        raise ConfigError("--vllm needs vLLM and a GPU: pip install 'pytest-rlvr[vllm]'")
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:  # each turn would be a collective call, a turn count per rank
+        raise ConfigError("--vllm: rollouts generate with vLLM in one training process; on several, use the default")
 
 
 def check_template(template: str) -> None:

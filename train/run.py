@@ -158,7 +158,7 @@ def grpo_trainer(cfg: TrainConfig, reward_funcs: list[Any] | None = None, bare: 
         max_completion_length=cfg.max_completion_length, max_tool_calling_iterations=cfg.max_turns,
         temperature=cfg.temperature, logging_steps=1, save_strategy="steps", save_steps=max(cfg.steps // 2, 1),
         report_to="none", beta=0.0, chat_template_kwargs={"enable_thinking": spec.thinking},
-        log_completions=False, **device_args())
+        log_completions=False, **device_args(), **({"use_vllm": True, "vllm_mode": cfg.vllm} if cfg.vllm else {}))
     if args.use_cpu:
         score_completions_only()
     rows = prompts(scenarios, cfg.tasks, cfg.seed)
