@@ -26,6 +26,11 @@ def test_bad_configuration_fails_in_one_line(argv, message):
         parse(argv)
 
 
+def test_defaults_train_all_weights_on_the_train_split_with_transformers_generation():
+    cfg = parse(["grpo", "--output", "x"])
+    assert (cfg.split, cfg.vllm, cfg.lora, cfg.time_limit) == ("train", None, False, None)
+
+
 def test_unsupported_template_and_small_budget_fail_before_training(tmp_path):
     from policies.registry import ModelSpec, save_metadata
 

@@ -34,8 +34,8 @@ class TrainConfig:
     tasks: int = 64  # train tasks per scenario (SFT demonstrations, or the GRPO prompt pool)
     resume: str | None = None
     time_limit: float | None = None  # minutes of training, for equal-time comparisons
-    vllm: str | None = None  # "colocate" | "server": TRL's vLLM engine generates the rollouts' turns
     split: str = "train"
+    vllm: str | None = None  # "colocate" | "server": TRL's vLLM engine generates the rollouts' turns
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
