@@ -101,9 +101,11 @@ def parse(argv: list[str]) -> TrainConfig:
     if vllm:
         check_vllm()
     lr = a.learning_rate if a.learning_rate is not None else (5e-5 if a.command == "sft" else 1e-5)
-    return TrainConfig(a.command, a.model, names, a.output, a.steps, a.group_size, a.batch_size, lr, a.lora,
-                       a.seed, a.max_turns, a.max_completion_length, a.max_tokens, a.temperature, a.tasks, a.resume,
-                       a.time_limit, a.split, vllm)
+    return TrainConfig(a.command, a.model, names, a.output, steps=a.steps, group_size=a.group_size,
+                       batch_size=a.batch_size, learning_rate=lr, lora=a.lora, seed=a.seed, max_turns=a.max_turns,
+                       max_completion_length=a.max_completion_length, max_tokens=a.max_tokens,
+                       temperature=a.temperature, tasks=a.tasks, resume=a.resume, time_limit=a.time_limit,
+                       split=a.split, vllm=vllm)
 
 
 def check_vllm() -> None:
