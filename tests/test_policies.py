@@ -79,6 +79,16 @@ def test_transformers_policy_batches_and_parses(tiny):
     assert again[0].text == turns[0].text  # greedy is deterministic, batched or not
 
 
+def test_transformers_policy_batches_more_on_a_gpu(monkeypatch, tiny):
+    import torch
+
+    from policies.hf import TransformersPolicy
+
+    for cuda, batch in ((False, 8), (True, 32)):
+        monkeypatch.setattr(torch.cuda, "is_available", lambda cuda=cuda: cuda)
+        assert TransformersPolicy(resolve(str(tiny))).info["max_batch_size"] == batch
+
+
 def test_prefix_cache_matches_the_longest_prefix_and_evicts_the_least_recently_used():
     import torch
 
