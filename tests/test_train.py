@@ -224,6 +224,7 @@ def test_grpo_smoke_run_logs_group_rewards_changes_worlds_and_the_checkpoint_loa
     assert {"rewards/arguments/mean", "rewards/process/mean", "rewards/outcome/mean"} <= logged
     assert any(float(h.get("reward_std", 0)) > 0 for h in history)  # the rewards had spread to learn from
     assert all(0 < h["rollouts/worlds_changed"] < 1 for h in history if "loss" in h)
+    assert all(0 < h["rollouts/seconds"] < h["step_time"] for h in history if "loss" in h)  # a part of each step
     logged_rollouts = [json.loads(line) for line in (out / "rollouts.jsonl").read_text().splitlines()]
     assert [r["step"] for r in logged_rollouts] == [0] * 4 + [1] * 4 and logged_rollouts[0]["turns"]
     assert (out / "rewards.png").stat().st_size > 0 and (out / "rlvr-model.json").exists()

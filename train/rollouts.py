@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import time
 from typing import Any
 
 from policies.hf import TransformersPolicy, stop_ids
@@ -74,10 +75,12 @@ class Rollouts:
         jobs = [self.tasks[prompt_key(p)] for p in prompts]
         was_training = model.training
         model.eval()
+        start = time.perf_counter()
         try:
             self.traces = asyncio.run(self._run(self.policy(model, len(jobs)), jobs, step))
         finally:
             model.train(was_training)
+        seconds = time.perf_counter() - start
         out: dict[str, Any] = {"prompt_ids": [], "completion_ids": [], "env_mask": [], "rlvr_rewards": [],
                                "logprobs": None}  # TRL recomputes them; sampling ones only serve vLLM's correction
         for trace, (scenario, task) in zip(self.traces, jobs, strict=True):
@@ -86,7 +89,7 @@ class Rollouts:
             out["completion_ids"].append(completion)
             out["env_mask"].append(mask)
             out["rlvr_rewards"].append(score(scenario.checks, trace, task).by_group())
-        log(trainer, self.traces)
+        log(trainer, self.traces, seconds)
         with (self.cfg.output / "rollouts.jsonl").open("a") as f:  # what the model did, step by step
             f.writelines(json.dumps({"step": step, "reward": sum(r.values()), **t.to_dict()}) + "\n"
                          for t, r in zip(self.traces, out["rlvr_rewards"], strict=True))
@@ -128,7 +131,7 @@ class Rollouts:
         return prompt, ids[:budget], mask[:budget]
 
 
-def log(trainer: Any, traces: list[Trace]) -> None:
+def log(trainer: Any, traces: list[Trace], seconds: float) -> None:
     """Rollout statistics in TRL's logs, next to the reward columns (TRL averages each step's values)."""
     metrics = trainer._metrics["train"]  # TRL's per-step metric store (no public hook for a rollout_func)
     n = len(traces) or 1
@@ -136,3 +139,4 @@ def log(trainer: Any, traces: list[Trace]) -> None:
     metrics["rollouts/tool_calls"].append(sum(len(turn.tool_calls) for t in traces for turn in t.turns) / n)
     metrics["rollouts/answered"].append(sum(t.stop_reason == "answered" for t in traces) / n)
     metrics["rollouts/worlds_changed"].append(sum(bool(t.state_diff) for t in traces) / n)
+    metrics["rollouts/seconds"].append(seconds)  # generating and playing the episodes (step_time has the rest)
