@@ -6,7 +6,8 @@ import importlib
 import sys
 import time
 
-BENCHES = ["bench.simulator", "bench.harness", "bench.concurrency", "bench.generation", "bench.server", "bench.grpo"]
+BENCHES = ["bench.simulator", "bench.harness", "bench.concurrency", "bench.generation", "bench.server", "bench.grpo",
+           "bench.lora"]
 """Benchmark modules, each with a `main()` that prints its figures; add yours here."""
 
 

@@ -13,21 +13,28 @@ ROLLOUTS = 8
 NEW_TOKENS = 48
 
 
-def main() -> None:
-    from policies.hf import TransformersPolicy
-    from policies.registry import resolve
+def first_turns(rollouts: int, new_tokens: int) -> list:
+    """First-turn requests of `rollouts` eval tasks, one scenario after another."""
     from pytest_rlvr.policy import Sampling, TurnRequest
     from scenarios import SCENARIOS
 
-    policy = TransformersPolicy(resolve("smollm2-135m"))
-    policy.load()
     scenarios = list(SCENARIOS.values())
     requests = []
-    for i in range(ROLLOUTS):
+    for i in range(rollouts):
         scenario = scenarios[i % len(scenarios)]
         task = scenario.tasks("eval", count=2, start=i // len(scenarios))[0]
         requests.append(TurnRequest(f"r{i}", task, scenario.messages(task), scenario.tools,
-                                    Sampling(max_tokens=NEW_TOKENS)))
+                                    Sampling(max_tokens=new_tokens)))
+    return requests
+
+
+def main() -> None:
+    from policies.hf import TransformersPolicy
+    from policies.registry import resolve
+
+    policy = TransformersPolicy(resolve("smollm2-135m"))
+    policy.load()
+    requests = first_turns(ROLLOUTS, NEW_TOKENS)
     asyncio.run(policy.generate(requests[:1]))  # warm-up
 
     started = time.perf_counter()

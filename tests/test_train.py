@@ -189,6 +189,34 @@ def test_scoring_completion_positions_only_changes_no_log_prob(tiny):
     torch.testing.assert_close(compact, every)
 
 
+def test_lora_is_merged_while_generating_and_the_base_weights_come_back_exactly(tiny):
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    from train.rollouts import lora_merged
+
+    model = get_peft_model(AutoModelForCausalLM.from_pretrained(tiny),
+                           LoraConfig(r=4, target_modules="all-linear", task_type="CAUSAL_LM")).eval()
+    with torch.no_grad():  # a trained adapter: B is zero at initialisation, which would merge nothing
+        for name, p in model.named_parameters():
+            if "lora_B" in name:
+                p.normal_(0, 0.5, generator=torch.Generator().manual_seed(len(name)))
+    before = {n: p.detach().clone() for n, p in model.named_parameters()}
+    ids = torch.randint(0, model.config.vocab_size, (1, 16), generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        unmerged = model(input_ids=ids).logits
+        with lora_merged(model):
+            layers = [m for m in model.modules() if hasattr(m, "merged")]
+            assert layers and all(m.merged for m in layers)
+            merged = model(input_ids=ids).logits
+        after = model(input_ids=ids).logits
+    torch.testing.assert_close(merged, unmerged, rtol=1e-4, atol=1e-4)  # the same model, one matmul per layer
+    assert not any(m.merged for m in layers)
+    assert all(torch.equal(p, before[n]) for n, p in model.named_parameters())  # bit for bit
+    assert torch.equal(after, unmerged)
+
+
 def test_grpo_smoke_run_logs_group_rewards_changes_worlds_and_the_checkpoint_loads_in_the_plugin(tiny, tmp_path):
     from scenarios.scoring import play
     from train.config import TrainConfig
