@@ -263,6 +263,50 @@ def test_grpo_smoke_run_logs_group_rewards_changes_worlds_and_the_checkpoint_loa
     assert "1 failed" in session.stdout or "1 passed" in session.stdout, session.stdout[-2000:]
 
 
+def test_a_grpo_step_makes_rewarded_rollouts_likelier_and_the_others_less_likely(tiny, tmp_path):
+    """The whole path from checks to gradient points the right way: ids, masks, and each reward on its rollout."""
+    import torch
+
+    from train.config import TrainConfig
+    from train.run import grpo_trainer
+
+    cfg = TrainConfig("grpo", str(tiny), ("jira_labels",), tmp_path / "run", steps=1, group_size=2, batch_size=4,
+                      learning_rate=1e-4, max_completion_length=2048, max_tokens=16, tasks=2, max_turns=4)
+    trainer, tokenizer, _ = grpo_trainer(cfg)
+    rollouts = trainer.rollout_func
+    own_policy = rollouts.policy
+    rollouts.policy = lambda model, batch: _HalfOracle(own_policy(model, batch))
+    model = trainer.accelerator.unwrap_model(trainer.model)
+
+    def log_likelihood(out):  # mean log-prob of each rollout's trained tokens
+        means = []
+        with torch.no_grad():
+            for prompt, completion, mask in zip(out["prompt_ids"], out["completion_ids"], out["env_mask"], strict=True):
+                ids = torch.tensor([prompt + completion])
+                logp = model(input_ids=ids).logits[0, :-1].log_softmax(-1).gather(1, ids[0, 1:, None])[:, 0]
+                trained = logp[len(prompt) - 1:][torch.tensor(mask, dtype=torch.bool)]
+                means.append(trained.mean().item())
+        return means
+
+    seen = {}
+
+    def record(prompts, trainer):
+        out = rollouts(prompts, trainer)
+        seen.update(out=out, before=log_likelihood(out), oracle=[t.sample % 2 == 0 for t in rollouts.traces])
+        return out
+
+    trainer.rollout_func = record
+    trainer.train()
+    out, before, after = seen["out"], seen["before"], log_likelihood(seen["out"])
+    texts = [tokenizer.decode(ids) for ids in out["completion_ids"]]
+    assert seen["oracle"] == [True, False, True, False]  # TRL repeats each prompt: [oracle, model] per group
+    assert [("<tool_call>" in t) for t in texts] == seen["oracle"]  # each completion is its own rollout's
+    rewards = [sum(r.values()) for r in out["rlvr_rewards"]]
+    for oracle, own in ((0, 1), (2, 3)):
+        assert rewards[oracle] > rewards[own]
+        assert after[oracle] > before[oracle] and after[own] < before[own]
+
+
 def test_grpo_entry_point_runs_from_the_command_line_and_stops_at_its_time_limit(tiny, tmp_path):
     out = tmp_path / "run"
     run = subprocess.run([sys.executable, "-m", "train", "grpo", "--model", str(tiny), "--scenarios", "jira_labels",
