@@ -58,7 +58,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         model = build(Path(tmp) / "tiny")
 
-        def config(name: str) -> TrainConfig:  # a random model rarely stops: both arms generate the full budget
+        def config(name: str) -> TrainConfig:
             return TrainConfig("grpo", str(model), ("jira_labels",), Path(tmp) / name, steps=STEPS, group_size=4,
                                batch_size=4, max_completion_length=BUDGET, max_tokens=BUDGET, tasks=4, max_turns=2)
 
