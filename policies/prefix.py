@@ -100,7 +100,8 @@ class PrefixCache:
         kept = out.sequences.shape[1] - 1  # the last token was never fed, so it has no keys yet
         stops = set(options.get("eos_token_id") or [])
         answers = []
-        keep = all(type(layer) is DynamicLayer for layer in out.cache.layers)  # sliding windows drop keys
+        # nothing is kept without capacity, or from a sliding window (it drops keys)
+        keep = self.capacity > 0 and all(type(layer) is DynamicLayer for layer in out.cache.layers)
         for i, p in enumerate(prompts):
             tokens = generated[i].tolist()
             produced = next((j for j, t in enumerate(tokens) if t in stops), len(tokens))

@@ -79,14 +79,16 @@ def test_transformers_policy_batches_and_parses(tiny):
     assert again[0].text == turns[0].text  # greedy is deterministic, batched or not
 
 
-def test_transformers_policy_batches_more_on_a_gpu(monkeypatch, tiny):
+def test_transformers_policy_on_a_gpu_batches_more_and_keeps_no_prefix_cache(monkeypatch, tiny):
     import torch
 
     from policies.hf import TransformersPolicy
 
     for cuda, batch in ((False, 8), (True, 32)):
         monkeypatch.setattr(torch.cuda, "is_available", lambda cuda=cuda: cuda)
-        assert TransformersPolicy(resolve(str(tiny))).info["max_batch_size"] == batch
+        policy = TransformersPolicy(resolve(str(tiny)))
+        assert policy.info["max_batch_size"] == batch
+        assert policy.cache.capacity == (0 if cuda else 48)  # a GPU prefills afresh
 
 
 def test_prefix_cache_matches_the_longest_prefix_and_evicts_the_least_recently_used():
@@ -144,6 +146,7 @@ def test_prefix_cache_resumes_turns_without_changing_them(tiny):
     assert [a.tokens_in for a in again] == [e.tokens_in for e in expected]
     assert cached.cache.reused > sum(a.tokens_in for a in answers) * 0.9  # the whole first turn was reused
     assert cached.cache.prefilled - before < plain.cache.prefilled / 4
+    assert plain.cache.entries == []  # without capacity, nothing is laid out to keep
 
 
 def test_prefix_cache_keeps_the_models_dtype(tiny):

@@ -35,7 +35,8 @@ class TrainingPolicy(TransformersPolicy):
     def __init__(self, spec: Any, tokenizer: Any, model: Any, batch: int) -> None:
         super().__init__(spec)
         self.max_batch_size = batch
-        self.cache = PrefixCache(capacity=2 * batch)  # each rollout's latest sequence, and room to share
+        # Each rollout's latest sequence, and room to share; none on a GPU (see TransformersPolicy).
+        self.cache = PrefixCache(capacity=2 * batch if self.cache.capacity else 0)
         self._loaded = (tokenizer, model)
 
     async def generate(self, requests: Sequence[TurnRequest]) -> list[AssistantTurn]:
