@@ -338,3 +338,50 @@ def test_sft_warm_start_trains_on_assistant_tokens_only_and_saves_a_checkpoint(t
     history = json.loads((out / "log_history.json").read_text())
     assert any("loss" in h for h in history)
     assert resolve(str(out)).template == "qwen2_5.jinja"
+
+
+@pytest.mark.parametrize("lora", [False, True])
+def test_the_cpu_loss_pass_runs_a_groups_prompt_once_with_trls_log_probs_and_gradients(tiny, tmp_path, lora):
+    """A micro-batch of one group's rows (left-padded prompt, right-padded completions of different lengths):
+    our pass (shared prompt, rows cut at their ends) against TRL's, values and gradients."""
+    import torch
+    import trl
+
+    from train.config import TrainConfig
+    from train.run import grpo_trainer
+
+    cfg = TrainConfig("grpo", str(tiny), ("jira_labels",), tmp_path / "run", steps=1, group_size=3, batch_size=3,
+                      max_completion_length=2048, tasks=1, lora=lora)
+    trainer, _, _ = grpo_trainer(cfg)
+    assert trainer.args.per_device_train_batch_size == 3  # a micro-batch is the group
+    model = trainer.model
+    g = torch.Generator().manual_seed(0)
+    prompt = torch.randint(5, 100, (40,), generator=g)
+    ends = (25, 9, 17)  # completion lengths; the completion block is 30 wide
+    ids = torch.zeros((3, 70), dtype=torch.long)
+    mask = torch.zeros_like(ids)
+    for i, n in enumerate(ends):
+        ids[i, 3:40], mask[i, 3:40] = prompt[3:], 1  # three columns of left padding
+        ids[i, 40:40 + n], mask[i, 40:40 + n] = torch.randint(5, 100, (n,), generator=g), 1
+    ids[:, 40] = 7  # the first completion token is the same in every row
+
+    embedded = []
+    model.get_input_embeddings().register_forward_hook(lambda m, args, out: embedded.append(args[0].numel()))
+
+    def run(pass_):
+        model.zero_grad()
+        embedded.clear()
+        logps, entropy, _ = pass_(trainer, model, ids, mask, 30, compute_entropy=True)
+        (logps * mask[:, 40:]).sum().backward()
+        return logps.detach(), entropy.detach(), {n: p.grad.clone() for n, p in model.named_parameters()
+                                                  if p.grad is not None}, sum(embedded)
+
+    ours = run(type(trainer)._get_per_token_logps_and_entropies)
+    theirs = run(trl.GRPOTrainer._get_per_token_logps_and_entropies)
+    assert (ours[3], theirs[3]) == (39 + (65 - 39) + (49 - 39) + (57 - 39), 3 * 70)  # tokens through the model
+    assert ours[0][mask[:, 40:] == 1].abs().min() > 0 and ours[0][mask[:, 40:] == 0].abs().sum() == 0
+    torch.testing.assert_close(ours[0], theirs[0], rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(ours[1], theirs[1], rtol=1e-4, atol=1e-5)
+    assert ours[2].keys() == theirs[2].keys() and ours[2]
+    for name, grad in theirs[2].items():
+        torch.testing.assert_close(ours[2][name], grad, rtol=1e-3, atol=1e-5, msg=name)

@@ -90,8 +90,11 @@ def _ids(encoded: Any) -> list[int]:
 
 def batching(cfg: TrainConfig) -> dict[str, int]:
     """`--batch-size` sequences per optimizer step; on a CPU (no gradient checkpointing) the loss holds the
-    activations of one sequence at a time, and gradients accumulate."""
-    micro = 1 if device_args().get("use_cpu") else cfg.batch_size
+    activations of a few sequences at a time, and gradients accumulate: one for SFT, up to 4 rollouts of one
+    group for GRPO (they share their prompt's pass, see `trainer.py`)."""
+    micro = cfg.batch_size
+    if device_args().get("use_cpu"):
+        micro = next(n for n in (4, 3, 2, 1) if cfg.group_size % n == 0) if cfg.command == "grpo" else 1
     return {"per_device_train_batch_size": micro, "gradient_accumulation_steps": cfg.batch_size // micro}
 
 
@@ -138,13 +141,15 @@ def grpo_trainer(cfg: TrainConfig, reward_funcs: list[Any] | None = None, bare: 
     """(trainer, tokenizer, spec) for a GRPO run. Rollouts go through evaluation's loop and are scored by the
     scenario checks; `bare` (for benchmarks) uses TRL's built-in tool loop instead, with `reward_funcs`."""
     from datasets import Dataset
-    from trl import GRPOConfig, GRPOTrainer
+    from trl import GRPOConfig
+    from trl import GRPOTrainer as TRLGRPOTrainer
 
     from scenarios import SCENARIOS
 
     from .data import prompts
     from .rewards import reward_functions
     from .rollouts import Rollouts
+    from .trainer import GRPOTrainer
 
     os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
     path, spec = model_path(cfg.model)
@@ -169,7 +174,8 @@ def grpo_trainer(cfg: TrainConfig, reward_funcs: list[Any] | None = None, bare: 
         rollout = {"environment_factory": {s.name: environment_class(s) for s in scenarios}}
     else:
         rollout = {"rollout_func": Rollouts(cfg, spec, tokenizer, scenarios, rows)}
-    trainer = GRPOTrainer(model=model, reward_funcs=reward_funcs or reward_functions(), args=args,
+    trainer_class = TRLGRPOTrainer if bare else GRPOTrainer  # the bare arm is TRL's own
+    trainer = trainer_class(model=model, reward_funcs=reward_funcs or reward_functions(), args=args,
                           train_dataset=dataset, processing_class=tokenizer, peft_config=lora_config(cfg),
                           callbacks=time_limit(cfg), **rollout)
     return trainer, tokenizer, spec
