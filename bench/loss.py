@@ -1,9 +1,9 @@
-"""GRPO's loss pass on a CPU: ours (a group's shared tokens once, each row up to its own end) vs TRL's as it
-runs with one sequence per micro-batch (every row padded to the batch's longest completion).
+"""The loss pass on a CPU: ours (the rows' shared start once, each row up to its own end) vs TRL's as it runs
+with one sequence per micro-batch (GRPO pads every row to the batch's longest completion).
 
-SmolLM2, forward and backward, one group of 4 rollouts of a jira_labels train task: the oracle's episode cut
-at 100, 75, 50 and 25 % of its completion, a group's spread of lengths. Both arms score the same tokens; the
-best of 2 runs of each is compared.
+SmolLM2, forward and backward, 4 rows of jira_labels: for GRPO, one group of rollouts (the oracle's episode of
+a train task cut at 100, 75, 50 and 25 % of its completion, a group's spread of lengths); for SFT, the
+oracle's episodes of 4 train tasks. Both arms score the same tokens; the best of 2 runs of each is compared.
 """
 
 from __future__ import annotations
@@ -11,11 +11,30 @@ from __future__ import annotations
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROWS = 4
 
 
+def best(arms: dict[str, Any]) -> tuple[dict[str, float], dict[str, Any]]:
+    """The best of 2 timed runs of each arm, and each arm's last value."""
+    seconds, values = {}, {}
+    for arm, fn in arms.items():
+        runs = []
+        for _ in range(2):
+            started = time.perf_counter()
+            values[arm] = fn()
+            runs.append(time.perf_counter() - started)
+        seconds[arm] = min(runs)
+    return seconds, values
+
+
 def main() -> None:
+    grpo()
+    sft()
+
+
+def grpo() -> None:
     import torch
     import trl
 
@@ -41,11 +60,13 @@ def main() -> None:
     model = trainer.model
 
     def ours() -> torch.Tensor:
+        model.zero_grad()
         logps, _, _ = trainer._get_per_token_logps_and_entropies(model, ids, mask, keep, compute_entropy=True)
         (logps * mask[:, -keep:]).sum().backward()
         return logps.detach()
 
     def theirs() -> torch.Tensor:
+        model.zero_grad()
         rows = []
         for i in range(ROWS):  # one sequence per micro-batch, gradients accumulate
             logps, _, _ = trl.GRPOTrainer._get_per_token_logps_and_entropies(
@@ -54,22 +75,49 @@ def main() -> None:
             rows.append(logps.detach())
         return torch.cat(rows)
 
-    seconds, values = {}, {}
-    for arm, fn in (("TRL", theirs), ("ours", ours)):
-        runs = []
-        for _ in range(2):
-            model.zero_grad()
-            started = time.perf_counter()
-            values[arm] = fn()
-            runs.append(time.perf_counter() - started)
-        seconds[arm] = min(runs)
+    seconds, values = best({"TRL": theirs, "ours": ours})
     torch.testing.assert_close(values["ours"], values["TRL"], rtol=1e-3, atol=1e-4)
-    tokens = int(mask.sum())
-    print(f"loss: one group of {ROWS} jira_labels rollouts ({len(prompt)} prompt tokens, completions of "
-          f"{keep}..{keep // ROWS} tokens, {tokens} in all), SmolLM2, forward and backward")
+    print(f"loss, GRPO: one group of {ROWS} jira_labels rollouts ({len(prompt)} prompt tokens, completions of "
+          f"{keep}..{keep // ROWS} tokens, {int(mask.sum())} in all), SmolLM2, forward and backward")
     print(f"  TRL, one row per micro-batch: {seconds['TRL']:5.1f} s   ours: {seconds['ours']:5.1f} s")
     print(f"  speed-up: {seconds['TRL'] / seconds['ours']:.2f}x")
 
 
-if __name__ == "__main__":
-    main()
+def sft() -> None:
+    import torch
+    import trl
+
+    from train.config import TrainConfig
+    from train.run import sft_trainer
+
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg = TrainConfig("sft", "smollm2-135m", ("jira_labels",), Path(tmp) / "run", batch_size=ROWS, tasks=ROWS)
+        trainer = sft_trainer(cfg)[0]
+    model = trainer.model.train()
+    batch = next(iter(trainer.get_train_dataloader()))
+    count = (batch["labels"] != -100).sum()
+
+    def ours() -> torch.Tensor:
+        model.zero_grad()
+        loss = trainer.compute_loss(model, dict(batch), num_items_in_batch=count)
+        loss.backward()
+        return loss.detach()
+
+    def theirs() -> torch.Tensor:
+        model.zero_grad()
+        total = 0
+        for i in range(ROWS):  # one sequence per micro-batch, each cut to its own length
+            n = int(batch["attention_mask"][i].sum())
+            row = {k: v[i:i + 1, :n] for k, v in batch.items()}
+            loss = trl.SFTTrainer.compute_loss(trainer, model, row, num_items_in_batch=count)
+            loss.backward()
+            total = total + loss.detach()
+        return total
+
+    seconds, values = best({"TRL": theirs, "ours": ours})
+    torch.testing.assert_close(values["ours"], values["TRL"], rtol=1e-4, atol=1e-5)
+    lengths = batch["attention_mask"].sum(1).tolist()
+    print(f"loss, SFT: {ROWS} jira_labels demonstrations ({min(lengths)}..{max(lengths)} tokens), SmolLM2, "
+          f"forward and backward")
+    print(f"  TRL, one row per micro-batch: {seconds['TRL']:5.1f} s   ours: {seconds['ours']:5.1f} s")
+    print(f"  speed-up: {seconds['TRL'] / seconds['ours']:.2f}x")

@@ -385,3 +385,44 @@ def test_the_cpu_loss_pass_runs_a_groups_prompt_once_with_trls_log_probs_and_gra
     assert ours[2].keys() == theirs[2].keys() and ours[2]
     for name, grad in theirs[2].items():
         torch.testing.assert_close(ours[2][name], grad, rtol=1e-3, atol=1e-5, msg=name)
+
+
+def test_sft_on_a_cpu_runs_a_scenarios_shared_start_once_with_trls_loss_and_gradients(tiny, tmp_path):
+    """Micro-batches hold one scenario's demonstrations; their loss pass shares the start, as TRL's values."""
+    import torch
+    import trl
+
+    from train.config import TrainConfig
+    from train.run import sft_trainer
+
+    cfg = TrainConfig("sft", str(tiny), ("jira_labels", "confluence_page_create"), tmp_path / "run", steps=1,
+                      batch_size=2, tasks=3)
+    trainer, _, _ = sft_trainer(cfg)
+    assert trainer.args.per_device_train_batch_size == 2
+    order = list(trainer._get_train_sampler())
+    assert sorted(order) == list(range(6))
+    runs = [order[i:i + 2] for i in range(0, 4, 2)]  # one whole run per scenario, then the remainders
+    assert all(len({trainer.groups[i] for i in run}) == 1 for run in runs)
+    batch = next(iter(trainer.get_train_dataloader()))
+    assert set(batch) == {"input_ids", "attention_mask", "labels"}
+    ids = batch["input_ids"]
+    assert (ids[0] == ids[1]).int().cumprod(0).sum() > 300  # the system prompt and tools
+    model = trainer.model.train()
+    embedded = []
+    model.get_input_embeddings().register_forward_hook(lambda m, args, out: embedded.append(args[0].numel()))
+
+    def run(compute_loss):
+        model.zero_grad()
+        embedded.clear()
+        loss = compute_loss(trainer, model, dict(batch), num_items_in_batch=(batch["labels"] != -100).sum())
+        loss.backward()
+        return loss.detach(), {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}, \
+            sum(embedded), trainer._metrics["train"]["mean_token_accuracy"][-1]
+
+    ours, theirs = run(type(trainer).compute_loss), run(trl.SFTTrainer.compute_loss)
+    assert ours[2] < theirs[2] * 0.8 and theirs[2] == ids.numel()  # fewer tokens through the model
+    torch.testing.assert_close(ours[0], theirs[0], rtol=1e-4, atol=1e-5)
+    assert ours[3] == theirs[3]
+    assert ours[1].keys() == theirs[1].keys() and ours[1]
+    for name, grad in theirs[1].items():
+        torch.testing.assert_close(ours[1][name], grad, rtol=1e-3, atol=1e-5, msg=name)

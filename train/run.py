@@ -90,11 +90,12 @@ def _ids(encoded: Any) -> list[int]:
 
 def batching(cfg: TrainConfig) -> dict[str, int]:
     """`--batch-size` sequences per optimizer step; on a CPU (no gradient checkpointing) the loss holds the
-    activations of a few sequences at a time, and gradients accumulate: one for SFT, up to 4 rollouts of one
-    group for GRPO (they share their prompt's pass, see `trainer.py`)."""
+    activations of up to 4 sequences at a time, of one GRPO group or one scenario's demonstrations (they share
+    their start, see `trainer.py`), and gradients accumulate."""
     micro = cfg.batch_size
     if device_args().get("use_cpu"):
-        micro = next(n for n in (4, 3, 2, 1) if cfg.group_size % n == 0) if cfg.command == "grpo" else 1
+        unit = cfg.group_size if cfg.command == "grpo" else cfg.batch_size
+        micro = next(n for n in (4, 3, 2, 1) if unit % n == 0)
     return {"per_device_train_batch_size": micro, "gradient_accumulation_steps": cfg.batch_size // micro}
 
 
@@ -188,12 +189,20 @@ def grpo(cfg: TrainConfig) -> Path:
 
 
 def sft(cfg: TrainConfig) -> Path:
+    trainer, tokenizer, spec = sft_trainer(cfg)
+    trainer.train(resume_from_checkpoint=cfg.resume)
+    return finish(cfg, trainer, tokenizer, spec)
+
+
+def sft_trainer(cfg: TrainConfig) -> tuple[Any, Any, Any]:
+    """(trainer, tokenizer, spec) for an SFT run on the oracle's demonstrations of train tasks."""
     from datasets import Dataset
-    from trl import SFTConfig, SFTTrainer
+    from trl import SFTConfig
 
     from scenarios import SCENARIOS
 
     from .data import demonstrations, tokenized
+    from .trainer import SFTTrainer
 
     path, spec = model_path(cfg.model)
     model, tokenizer = load(path, spec, cfg.lora)
@@ -205,8 +214,8 @@ def sft(cfg: TrainConfig) -> Path:
         **device_args())
     # Tokenized here with TRL's generation-tagged template: the conversations mix tool-argument shapes that a
     # Dataset cannot type, and the loss covers the assistant's tokens only (never prompts or tool results).
-    rows = tokenized(demonstrations(scenarios, cfg.tasks, cfg.seed), tokenizer, spec.template, spec.thinking)
+    demos = demonstrations(scenarios, cfg.tasks, cfg.seed)
+    rows = tokenized(demos, tokenizer, spec.template, spec.thinking)
     trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(rows), processing_class=tokenizer,
-                         peft_config=lora_config(cfg), callbacks=time_limit(cfg))
-    trainer.train(resume_from_checkpoint=cfg.resume)
-    return finish(cfg, trainer, tokenizer, spec)
+                         peft_config=lora_config(cfg), callbacks=time_limit(cfg), groups=[d["scenario"] for d in demos])
+    return trainer, tokenizer, spec

@@ -1,19 +1,56 @@
-"""TRL's GRPOTrainer with a cheaper loss pass on a CPU, same log-probs and gradients.
+"""TRL's trainers with a cheaper loss pass on a CPU: same log-probs, same gradients.
 
-The rollouts of a group share their prompt (about 700-1,200 tokens of system prompt and tool schemas, of
-episodes of 1,000-3,000), and TRL pads every row to the longest completion of the whole batch. On a CPU, where
-a micro-batch is a few rows of one group: their shared tokens run once (their keys and values, still in the
-graph, serve every row), then each row runs alone up to its own last token.
+The sequences of a micro-batch share their start: a GRPO group its prompt, SFT demonstrations of one scenario
+its system prompt and tool schemas (700-1,200 tokens, of episodes of 1,000-3,000). On a CPU the shared tokens
+run once, their keys and values (still in the graph) serve every row, and each row then runs alone up to its
+own last token, where TRL would pad it to the longest row. `python -m bench loss` measures it.
 """
 
 from __future__ import annotations
 
+import random
+from collections.abc import Iterator, Sequence
 from typing import Any
 from unittest import mock
 
 import torch
 import trl
 from trl.trainer import grpo_trainer as _trl_grpo
+from trl.trainer.utils import FusedCausalLMOutput
+
+FIELDS = ("log_probs", "entropy", "is_top1")
+
+
+def shared_forward(model: Any, input_ids: torch.Tensor, attention_mask: torch.Tensor,
+                   labels: torch.Tensor) -> FusedCausalLMOutput:
+    """`model(input_ids, attention_mask, labels=labels, fused_lm_head=True)` of TRL's fused LM head (right-padded
+    rows), computed as the module docstring says. Tokens up to the first label are shared when all rows agree."""
+    from transformers import DynamicCache
+
+    rows, width = input_ids.shape
+    labelled = (labels != -100).any(0).nonzero()
+    first = int(labelled[0]) if len(labelled) else width
+    same = int(((input_ids == input_ids[:1]) & (attention_mask == attention_mask[:1])).all(0).int().cumprod(0).sum())
+    shared = min(same, first - 1) if rows > 1 else 0  # the logits of the token before a label score it
+    head = None
+    if shared > 0:
+        head = model(input_ids=input_ids[:1, :shared], attention_mask=attention_mask[:1, :shared], use_cache=True,
+                     logits_to_keep=1).cache
+    parts: dict[str, list[torch.Tensor]] = {name: [] for name in FIELDS}
+    for ids, mask, row_labels in zip(input_ids, attention_mask, labels, strict=True):
+        end = max(int(mask.nonzero().max()) + 1, min(shared + 2, width))  # later columns are padding
+        cache = None if head is None else DynamicCache(
+            ddp_cache_data=[(layer.keys, layer.values) for layer in head.layers], config=model.config)
+        out = model(input_ids=ids[None, shared:end], attention_mask=mask[None, :end], cache=cache,
+                     labels=row_labels[None, shared:end], fused_lm_head=True)
+        for name in FIELDS:  # column j scores token j + 1; outside this row's span, labels are -100: zero
+            value = getattr(out, name)
+            if value is not None:
+                parts[name].append(torch.cat([value.new_zeros(1, shared), value, value.new_zeros(1, width - end)], 1))
+    values = {name: torch.cat(p) if p else None for name, p in parts.items()}
+    label_mask = labels[:, 1:] != -100
+    loss = -values["log_probs"].sum() / label_mask.sum().clamp(min=1)
+    return FusedCausalLMOutput(loss=loss, label_mask=label_mask, **values)
 
 
 class GRPOTrainer(trl.GRPOTrainer):
@@ -35,36 +72,72 @@ class GRPOTrainer(trl.GRPOTrainer):
                                                               batch_size, compute_entropy, compute_aux_loss,
                                                               **multimodal)
         batch_size = batch_size or input_ids.size(0)
-        parts = [self._shared_pass(model, input_ids[i:i + batch_size], attention_mask[i:i + batch_size],
-                                   logits_to_keep, compute_entropy) for i in range(0, input_ids.size(0), batch_size)]
-        logps = torch.cat([p[0] for p in parts])
-        return logps, torch.cat([p[1] for p in parts]) if compute_entropy else None, None
-
-    def _shared_pass(self, model: Any, ids: torch.Tensor, mask: torch.Tensor, keep: int,
-                     compute_entropy: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Log-probs (and entropies) of the last `keep` tokens of each row, as TRL's pass computes them: the
-        leading tokens all rows share run once, then each row runs alone, up to its own last token."""
-        from transformers import DynamicCache
-
-        prompt = ids.size(1) - keep  # the prompts' (left-padded) width: later tokens are scored
-        same = int(((ids == ids[:1]) & (mask == mask[:1])).all(0).int().cumprod(0).sum())
-        shared = min(same, prompt - 1) if len(ids) > 1 else 0  # the last prompt token's logits score the first
         logps, entropies = [], []
-        with self.accelerator.autocast():
-            head = None
-            if shared > 0:
-                head = model(input_ids=ids[:1, :shared], attention_mask=mask[:1, :shared], use_cache=True,
-                             logits_to_keep=1).cache
-            for row, row_mask in zip(ids, mask, strict=True):
-                end = max(int(row_mask.nonzero().max()) + 1, prompt + 1)  # later columns are padding
-                labels = row[:end].masked_fill(row_mask[:end] == 0, -100)
-                labels[:prompt] = -100
-                cache = None if head is None else DynamicCache(
-                    ddp_cache_data=[(layer.keys, layer.values) for layer in head.layers], config=model.config)
-                out = model(input_ids=row[None, shared:end], attention_mask=row_mask[None, :end], cache=cache,
-                            labels=labels[None, shared:], fused_lm_head=True)
-                pad = (0, ids.size(1) - end)  # TRL's pass gives padding 0
-                logps.append(torch.nn.functional.pad(out.log_probs[:, prompt - end:], pad))
-                if compute_entropy:
-                    entropies.append(torch.nn.functional.pad(out.entropy[:, prompt - end:], pad))
-        return torch.cat(logps), torch.cat(entropies) if compute_entropy else None
+        for i in range(0, input_ids.size(0), batch_size):
+            ids, mask = input_ids[i:i + batch_size], attention_mask[i:i + batch_size]
+            labels = ids.masked_fill(mask == 0, -100)  # as TRL's pass: completion tokens only
+            labels[:, :-logits_to_keep] = -100
+            with self.accelerator.autocast():
+                out = shared_forward(model, ids, mask, labels)
+            logps.append(out.log_probs[:, -logits_to_keep:])
+            entropies.append(out.entropy[:, -logits_to_keep:])
+        return torch.cat(logps), torch.cat(entropies) if compute_entropy else None, None
+
+
+class SFTTrainer(trl.SFTTrainer):
+    """On a CPU, a micro-batch holds demonstrations of one scenario (`groups` names each row's), which share
+    their start."""
+
+    def __init__(self, *args: Any, groups: Sequence[str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.groups = list(groups)
+
+    def _get_train_sampler(self, train_dataset: Any = None) -> Any:
+        dataset = self.train_dataset if train_dataset is None else train_dataset
+        if not self.args.use_cpu or self.args.per_device_train_batch_size == 1 or len(dataset) != len(self.groups):
+            return super()._get_train_sampler(train_dataset)
+        return GroupedSampler(self.groups, self.args.per_device_train_batch_size, self.args.seed)
+
+    def compute_loss(self, model: Any, inputs: dict[str, Any], return_outputs: bool = False,
+                     num_items_in_batch: Any = None) -> Any:
+        if self.args.use_cpu and set(inputs) <= {"input_ids", "attention_mask", "labels"}:
+            model = _SharedStart(model)
+        return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
+
+
+class _SharedStart:
+    """The model, whose fused-head calls (the loss pass) go through `shared_forward`."""
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+
+    def __call__(self, *, fused_lm_head: bool = False, use_cache: bool = False, **inputs: Any) -> Any:
+        if fused_lm_head:
+            return shared_forward(self.model, inputs["input_ids"], inputs["attention_mask"], inputs["labels"])
+        return self.model(fused_lm_head=fused_lm_head, use_cache=use_cache, **inputs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.model, name)
+
+
+class GroupedSampler(torch.utils.data.Sampler):
+    """Shuffled indices in runs of `size` from one group (a group's remainder ends the epoch)."""
+
+    def __init__(self, groups: Sequence[str], size: int, seed: int) -> None:
+        self.groups, self.size, self.seed, self.epoch = list(groups), size, seed, 0
+
+    def __len__(self) -> int:
+        return len(self.groups)
+
+    def __iter__(self) -> Iterator[int]:
+        rng = random.Random(self.seed + self.epoch)
+        self.epoch += 1
+        runs, rest = [], []
+        for group in sorted(set(self.groups)):
+            members = [i for i, g in enumerate(self.groups) if g == group]
+            rng.shuffle(members)
+            whole = len(members) - len(members) % self.size
+            runs += [members[i:i + self.size] for i in range(0, whole, self.size)]
+            rest += members[whole:]
+        rng.shuffle(runs)
+        return iter([i for run in runs for i in run] + rest)
