@@ -40,8 +40,7 @@ def demonstrations(scenarios: list[Scenario], per_scenario: int, seed: int) -> l
             task = s.tasks("train", count=1, start=seed * 10_000 + i)[0]
             trace, reward = play(s, task, "oracle")
             assert reward.score == 1.0, f"the oracle failed {task.id}: {reward.explain()}"
-            rows.append({"messages": model_messages(trace.messages), "tools": list(s.tools),  # the whole episode
-                         "scenario": s.name})
+            rows.append({"messages": model_messages(trace.messages), "tools": list(s.tools)})  # the whole episode
     return rows
 
 

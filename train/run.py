@@ -90,8 +90,8 @@ def _ids(encoded: Any) -> list[int]:
 
 def batching(cfg: TrainConfig) -> dict[str, int]:
     """`--batch-size` sequences per optimizer step; on a CPU (no gradient checkpointing) the loss holds the
-    activations of up to 4 sequences at a time, of one GRPO group or one scenario's demonstrations (they share
-    their start, see `trainer.py`), and gradients accumulate."""
+    activations of up to 4 sequences at a time (rows that share their start run it once, see `trainer.py`),
+    and gradients accumulate."""
     micro = cfg.batch_size
     if device_args().get("use_cpu"):
         unit = cfg.group_size if cfg.command == "grpo" else cfg.batch_size
@@ -214,8 +214,7 @@ def sft_trainer(cfg: TrainConfig) -> tuple[Any, Any, Any]:
         **device_args())
     # Tokenized here with TRL's generation-tagged template: the conversations mix tool-argument shapes that a
     # Dataset cannot type, and the loss covers the assistant's tokens only (never prompts or tool results).
-    demos = demonstrations(scenarios, cfg.tasks, cfg.seed)
-    rows = tokenized(demos, tokenizer, spec.template, spec.thinking)
+    rows = tokenized(demonstrations(scenarios, cfg.tasks, cfg.seed), tokenizer, spec.template, spec.thinking)
     trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(rows), processing_class=tokenizer,
-                         peft_config=lora_config(cfg), callbacks=time_limit(cfg), groups=[d["scenario"] for d in demos])
+                         peft_config=lora_config(cfg), callbacks=time_limit(cfg))
     return trainer, tokenizer, spec

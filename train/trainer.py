@@ -8,8 +8,6 @@ own last token, where TRL would pad it to the longest row. `python -m bench loss
 
 from __future__ import annotations
 
-import random
-from collections.abc import Iterator, Sequence
 from typing import Any
 from unittest import mock
 
@@ -85,18 +83,9 @@ class GRPOTrainer(trl.GRPOTrainer):
 
 
 class SFTTrainer(trl.SFTTrainer):
-    """On a CPU, a micro-batch holds demonstrations of one scenario (`groups` names each row's), which share
-    their start."""
-
-    def __init__(self, *args: Any, groups: Sequence[str], **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.groups = list(groups)
-
-    def _get_train_sampler(self, train_dataset: Any = None) -> Any:
-        dataset = self.train_dataset if train_dataset is None else train_dataset
-        if not self.args.use_cpu or self.args.per_device_train_batch_size == 1 or len(dataset) != len(self.groups):
-            return super()._get_train_sampler(train_dataset)
-        return GroupedSampler(self.groups, self.args.per_device_train_batch_size, self.args.seed)
+    """On a CPU, a micro-batch's demonstrations share their start when they come from one scenario. The rows
+    of each step are TRL's (its random sampler): keeping one scenario to a step shares more, but makes each step
+    pull toward one scenario."""
 
     def compute_loss(self, model: Any, inputs: dict[str, Any], return_outputs: bool = False,
                      num_items_in_batch: Any = None) -> Any:
@@ -118,26 +107,3 @@ class _SharedStart:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.model, name)
-
-
-class GroupedSampler(torch.utils.data.Sampler):
-    """Shuffled indices in runs of `size` from one group (a group's remainder ends the epoch)."""
-
-    def __init__(self, groups: Sequence[str], size: int, seed: int) -> None:
-        self.groups, self.size, self.seed, self.epoch = list(groups), size, seed, 0
-
-    def __len__(self) -> int:
-        return len(self.groups)
-
-    def __iter__(self) -> Iterator[int]:
-        rng = random.Random(self.seed + self.epoch)
-        self.epoch += 1
-        runs, rest = [], []
-        for group in sorted(set(self.groups)):
-            members = [i for i, g in enumerate(self.groups) if g == group]
-            rng.shuffle(members)
-            whole = len(members) - len(members) % self.size
-            runs += [members[i:i + self.size] for i in range(0, whole, self.size)]
-            rest += members[whole:]
-        rng.shuffle(runs)
-        return iter([i for run in runs for i in run] + rest)
