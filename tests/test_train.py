@@ -421,3 +421,32 @@ def test_sft_on_a_cpu_runs_a_scenarios_shared_start_once_with_trls_loss_and_grad
     assert ours[1].keys() == theirs[1].keys() and ours[1]
     for name, grad in theirs[1].items():
         torch.testing.assert_close(ours[1][name], grad, rtol=1e-3, atol=1e-5, msg=name)
+
+
+def test_rows_of_two_starts_in_one_micro_batch_run_each_start_once(tiny):
+    """Two demonstrations each of two scenarios, interleaved: each pair runs its own start once."""
+    import torch
+    import trl.trainer.utils as fused
+    from transformers import AutoModelForCausalLM
+
+    from train.trainer import shared_forward
+
+    model = AutoModelForCausalLM.from_pretrained(tiny)
+    fused.add_fused_lm_head(model, outputs=("log_probs", "entropy", "is_top1"))
+    g = torch.Generator().manual_seed(0)
+    starts = [torch.randint(5, 100, (50,), generator=g), torch.randint(5, 100, (60,), generator=g)]
+    ids = torch.zeros((4, 90), dtype=torch.long)
+    mask = torch.zeros_like(ids)
+    for i, n in enumerate((80, 90, 70, 85)):
+        start = starts[i % 2]  # rows 0 and 2 share one start, rows 1 and 3 the other
+        ids[i, :len(start)], ids[i, len(start):n] = start, torch.randint(5, 100, (n - len(start),), generator=g)
+        mask[i, :n] = 1
+    labels = ids.masked_fill((mask == 0) | (torch.arange(90) < 65), -100)
+    embedded = []
+    model.get_input_embeddings().register_forward_hook(lambda m, args, out: embedded.append(args[0].numel()))
+    ours = shared_forward(model, ids, mask, labels)
+    assert sum(embedded) == 50 + (80 - 50) + (70 - 50) + 60 + (90 - 60) + (85 - 60)  # not 4 * 90
+    theirs = model(input_ids=ids, attention_mask=mask, labels=labels, fused_lm_head=True)
+    for name in ("log_probs", "entropy"):
+        torch.testing.assert_close(getattr(ours, name), getattr(theirs, name), rtol=1e-4, atol=1e-5)
+    assert torch.equal(ours.is_top1, theirs.is_top1) and torch.equal(ours.label_mask, theirs.label_mask)

@@ -8,6 +8,7 @@ own last token, where TRL would pad it to the longest row. `python -m bench loss
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 from unittest import mock
 
@@ -17,38 +18,54 @@ from trl.trainer import grpo_trainer as _trl_grpo
 from trl.trainer.utils import FusedCausalLMOutput
 
 FIELDS = ("log_probs", "entropy", "is_top1")
+MIN_SHARED = 32  # tokens: below, a shared start is not worth its own pass
 
 
 def shared_forward(model: Any, input_ids: torch.Tensor, attention_mask: torch.Tensor,
                    labels: torch.Tensor) -> FusedCausalLMOutput:
     """`model(input_ids, attention_mask, labels=labels, fused_lm_head=True)` of TRL's fused LM head (right-padded
-    rows), computed as the module docstring says. Tokens up to the first label are shared when all rows agree."""
+    rows), computed as the module docstring says: rows that agree up to their first labels (a GRPO group, SFT
+    demonstrations of one scenario) run that start once."""
     from transformers import DynamicCache
 
     rows, width = input_ids.shape
     labelled = (labels != -100).any(0).nonzero()
-    first = int(labelled[0]) if len(labelled) else width
-    same = int(((input_ids == input_ids[:1]) & (attention_mask == attention_mask[:1])).all(0).int().cumprod(0).sum())
-    shared = min(same, first - 1) if rows > 1 else 0  # the logits of the token before a label score it
-    head = None
-    if shared > 0:
-        head = model(input_ids=input_ids[:1, :shared], attention_mask=attention_mask[:1, :shared], use_cache=True,
-                     logits_to_keep=1).cache
-    parts: dict[str, list[torch.Tensor]] = {name: [] for name in FIELDS}
-    for ids, mask, row_labels in zip(input_ids, attention_mask, labels, strict=True):
-        end = max(int(mask.nonzero().max()) + 1, min(shared + 2, width))  # later columns are padding
-        cache = None if head is None else DynamicCache(
-            ddp_cache_data=[(layer.keys, layer.values) for layer in head.layers], config=model.config)
-        out = model(input_ids=ids[None, shared:end], attention_mask=mask[None, :end], cache=cache,
-                     labels=row_labels[None, shared:end], fused_lm_head=True)
-        for name in FIELDS:  # column j scores token j + 1; outside this row's span, labels are -100: zero
-            value = getattr(out, name)
-            if value is not None:
-                parts[name].append(torch.cat([value.new_zeros(1, shared), value, value.new_zeros(1, width - end)], 1))
-    values = {name: torch.cat(p) if p else None for name, p in parts.items()}
+    first = int(labelled[0]) if len(labelled) else width  # the logits of the token before a label score it
+    starts = input_ids.masked_fill(attention_mask == 0, -1)[:, :first - 1]
+    order = sorted(range(rows), key=lambda i: starts[i].tolist())
+    runs = [[order[0]]]  # rows that share a start, found next to each other in lexicographic order
+    for a, b in itertools.pairwise(order):
+        if _common(starts[a], starts[b]) >= MIN_SHARED:
+            runs[-1].append(b)
+        else:
+            runs.append([b])
+    parts: dict[int, dict[str, torch.Tensor]] = {}
+    for run in runs:
+        shared = _common(starts[run[0]], starts[run[-1]]) if len(run) > 1 else 0
+        head = None
+        if shared:
+            head = model(input_ids=input_ids[run[:1], :shared], attention_mask=attention_mask[run[:1], :shared],
+                         use_cache=True, logits_to_keep=1).cache
+        for i in run:
+            mask = attention_mask[i]
+            end = max(int(mask.nonzero().max()) + 1, min(shared + 2, width))  # later columns are padding
+            cache = None if head is None else DynamicCache(
+                ddp_cache_data=[(layer.keys, layer.values) for layer in head.layers], config=model.config)
+            out = model(input_ids=input_ids[i, None, shared:end], attention_mask=mask[None, :end], cache=cache,
+                        labels=labels[i, None, shared:end], fused_lm_head=True)
+            # column j scores token j + 1; outside this row's span, labels are -100: zero
+            parts[i] = {name: torch.cat([v.new_zeros(1, shared), v, v.new_zeros(1, width - end)], 1)
+                        for name in FIELDS if (v := getattr(out, name)) is not None}
+    values = {name: torch.cat([parts[i][name] for i in range(rows)]) if name in parts[0] else None
+              for name in FIELDS}
     label_mask = labels[:, 1:] != -100
     loss = -values["log_probs"].sum() / label_mask.sum().clamp(min=1)
     return FusedCausalLMOutput(loss=loss, label_mask=label_mask, **values)
+
+
+def _common(a: torch.Tensor, b: torch.Tensor) -> int:
+    """The length of the common prefix of two token rows."""
+    return int((a == b).int().cumprod(0).sum())
 
 
 class GRPOTrainer(trl.GRPOTrainer):
