@@ -1,9 +1,10 @@
 """The loss pass on a CPU: ours (the rows' shared start once, each row up to its own end) vs TRL's as it runs
 with one sequence per micro-batch (GRPO pads every row to the batch's longest completion).
 
-SmolLM2, forward and backward, 4 rows of jira_labels: for GRPO, one group of rollouts (the oracle's episode of
-a train task cut at 100, 75, 50 and 25 % of its completion, a group's spread of lengths); for SFT, the
-oracle's episodes of 4 train tasks. Both arms score the same tokens; the best of 2 runs of each is compared.
+SmolLM2, forward and backward, one CPU micro-batch of jira_labels: for GRPO, one group of 4 rollouts (the
+oracle's episode of a train task cut at 100, 75, 50 and 25 % of its completion, a group's spread of lengths);
+for SFT, the oracle's episodes of 2 train tasks. Both arms score the same tokens; the best of 2 runs of each
+is compared.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-ROWS = 4
+ROWS = 4  # a GRPO micro-batch on a CPU: up to 4 rollouts of one group
+SFT_ROWS = 2  # an SFT micro-batch on a CPU
 
 
 def best(arms: dict[str, Any]) -> tuple[dict[str, float], dict[str, Any]]:
@@ -91,10 +93,11 @@ def sft() -> None:
     from train.run import sft_trainer
 
     with tempfile.TemporaryDirectory() as tmp:
-        cfg = TrainConfig("sft", "smollm2-135m", ("jira_labels",), Path(tmp) / "run", batch_size=ROWS, tasks=ROWS)
+        cfg = TrainConfig("sft", "smollm2-135m", ("jira_labels",), Path(tmp) / "run", batch_size=SFT_ROWS,
+                          tasks=SFT_ROWS)
         trainer = sft_trainer(cfg)[0]
     model = trainer.model.train()
-    batch = next(iter(trainer.get_train_dataloader()))
+    batch = next(iter(trainer.get_train_dataloader()))  # one micro-batch, as a CPU run makes them
     count = (batch["labels"] != -100).sum()
 
     def ours() -> torch.Tensor:
@@ -106,7 +109,7 @@ def sft() -> None:
     def theirs() -> torch.Tensor:
         model.zero_grad()
         total = 0
-        for i in range(ROWS):  # one sequence per micro-batch, each cut to its own length
+        for i in range(SFT_ROWS):  # one sequence per micro-batch, each cut to its own length
             n = int(batch["attention_mask"][i].sum())
             row = {k: v[i:i + 1, :n] for k, v in batch.items()}
             loss = trl.SFTTrainer.compute_loss(trainer, model, row, num_items_in_batch=count)
@@ -117,7 +120,7 @@ def sft() -> None:
     seconds, values = best({"TRL": theirs, "ours": ours})
     torch.testing.assert_close(values["ours"], values["TRL"], rtol=1e-4, atol=1e-5)
     lengths = batch["attention_mask"].sum(1).tolist()
-    print(f"loss, SFT: {ROWS} jira_labels demonstrations ({min(lengths)}..{max(lengths)} tokens), SmolLM2, "
+    print(f"loss, SFT: {SFT_ROWS} jira_labels demonstrations ({min(lengths)}..{max(lengths)} tokens), SmolLM2, "
           f"forward and backward")
     print(f"  TRL, one row per micro-batch: {seconds['TRL']:5.1f} s   ours: {seconds['ours']:5.1f} s")
     print(f"  speed-up: {seconds['TRL'] / seconds['ours']:.2f}x")

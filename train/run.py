@@ -90,12 +90,13 @@ def _ids(encoded: Any) -> list[int]:
 
 def batching(cfg: TrainConfig) -> dict[str, int]:
     """`--batch-size` sequences per optimizer step; on a CPU (no gradient checkpointing) the loss holds the
-    activations of up to 4 sequences at a time (rows that share their start run it once, see `trainer.py`),
-    and gradients accumulate."""
+    activations of a few sequences at a time, and gradients accumulate. Rows that share their start run it
+    once (`trainer.py`): up to 4 rollouts of one GRPO group, which always do; 2 SFT demonstrations, which do
+    when they come from one scenario (4 long episodes of different scenarios would need about 20 GB)."""
     micro = cfg.batch_size
     if device_args().get("use_cpu"):
-        unit = cfg.group_size if cfg.command == "grpo" else cfg.batch_size
-        micro = next(n for n in (4, 3, 2, 1) if unit % n == 0)
+        unit, sizes = (cfg.group_size, (4, 3, 2, 1)) if cfg.command == "grpo" else (cfg.batch_size, (2, 1))
+        micro = next(n for n in sizes if unit % n == 0)
     return {"per_device_train_batch_size": micro, "gradient_accumulation_steps": cfg.batch_size // micro}
 
 
