@@ -1,8 +1,8 @@
 """TRL's trainers with a cheaper loss pass on a CPU: same log-probs, same gradients.
 
-The sequences of a micro-batch share their start: a GRPO group its prompt, SFT demonstrations of one scenario
-its system prompt and tool schemas (700-1,200 tokens, of episodes of 1,000-3,000). On a CPU the shared tokens
-run once, their keys and values (still in the graph) serve every row, and each row then runs alone up to its
+Rows of a micro-batch often share their start: a GRPO group its prompt, SFT demonstrations of one scenario
+their system prompt and tool schemas (700-1,200 tokens, of episodes of 1,000-3,000). On a CPU a shared start
+runs once, their keys and values (still in the graph) serve every row, and each row then runs alone up to its
 own last token, where TRL would pad it to the longest row. `python -m bench loss` measures it.
 """
 
