@@ -30,7 +30,10 @@ def test_toy(rlvr_case):
 
 @pytest.fixture
 def toy(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
-    monkeypatch.setenv("PYTEST_ADDOPTS", "-p no:hypothesispytest -p no:cacheprovider")
+    # In-process sessions share sys.modules with this one, where the `pytest` script has already imported the
+    # installed scenarios: the inner session's warning that it cannot rewrite them is not the plugin's.
+    monkeypatch.setenv("PYTEST_ADDOPTS", "-p no:hypothesispytest -p no:cacheprovider "
+                       "-W ignore::pytest.PytestAssertRewriteWarning")
     pytester.makepyfile(toy=TOY, test_cases=CASES.format(count=10))
     return pytester
 
