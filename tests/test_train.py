@@ -48,6 +48,13 @@ def tiny(tmp_path_factory):
     return build(tmp_path_factory.mktemp("tiny"))
 
 
+@pytest.fixture
+def float32(monkeypatch):
+    """Training without bf16 autocast, where a test compares two computations exactly: bf16 products round
+    differently with the shapes of a pass."""
+    monkeypatch.setattr("train.run.cpu_has_bf16", lambda: False)
+
+
 def _rollouts(model, tmp_path, scenarios=("jira_labels",)):
     from policies.registry import resolve
     from train.config import TrainConfig
@@ -341,7 +348,7 @@ def test_sft_warm_start_trains_on_assistant_tokens_only_and_saves_a_checkpoint(t
 
 
 @pytest.mark.parametrize("lora", [False, True])
-def test_the_cpu_loss_pass_runs_a_groups_prompt_once_with_trls_log_probs_and_gradients(tiny, tmp_path, lora):
+def test_the_cpu_loss_pass_runs_a_groups_prompt_once_with_trls_log_probs_and_gradients(tiny, tmp_path, lora, float32):
     """A micro-batch of one group's rows (left-padded prompt, right-padded completions of different lengths):
     our pass (shared prompt, rows cut at their ends) against TRL's, values and gradients."""
     import torch
@@ -387,7 +394,7 @@ def test_the_cpu_loss_pass_runs_a_groups_prompt_once_with_trls_log_probs_and_gra
         torch.testing.assert_close(ours[2][name], grad, rtol=1e-3, atol=1e-5, msg=name)
 
 
-def test_sft_on_a_cpu_runs_a_scenarios_shared_start_once_with_trls_loss_and_gradients(tiny, tmp_path):
+def test_sft_on_a_cpu_runs_a_scenarios_shared_start_once_with_trls_loss_and_gradients(tiny, tmp_path, float32):
     """A micro-batch of one scenario's demonstrations shares their start in the loss pass, with TRL's values."""
     import torch
     import trl
@@ -421,6 +428,36 @@ def test_sft_on_a_cpu_runs_a_scenarios_shared_start_once_with_trls_loss_and_grad
     assert ours[1].keys() == theirs[1].keys() and ours[1]
     for name, grad in theirs[1].items():
         torch.testing.assert_close(ours[1][name], grad, rtol=1e-3, atol=1e-5, msg=name)
+
+
+@pytest.mark.parametrize("bf16", [True, False])
+def test_a_cpu_with_bf16_trains_under_autocast_and_decodes_rollouts_in_float32(tiny, tmp_path, monkeypatch, bf16):
+    """A GRPO step: the loss pass in bf16 where the CPU multiplies it natively, the rollouts' turns in float32."""
+    import torch
+
+    from train.config import TrainConfig
+    from train.run import grpo_trainer
+
+    monkeypatch.setattr("train.run.cpu_has_bf16", lambda: bf16)
+    cfg = TrainConfig("grpo", str(tiny), ("jira_labels",), tmp_path / "run", steps=1, group_size=2, batch_size=2,
+                      max_completion_length=2048, max_tokens=8, tasks=1, max_turns=2)
+    trainer, _, _ = grpo_trainer(cfg)
+    phase, seen = ["loss"], set()
+    trainer.model.model.layers[0].mlp.down_proj.register_forward_hook(
+        lambda m, args, out: seen.add((phase[0], out.dtype)))
+    rollouts = trainer.rollout_func
+
+    def record(prompts, trainer):
+        phase[0] = "rollout"
+        try:
+            return rollouts(prompts, trainer)
+        finally:
+            phase[0] = "loss"
+
+    trainer.rollout_func = record
+    trainer.train()
+    assert trainer.args.bf16 is bf16
+    assert seen == {("rollout", torch.float32), ("loss", torch.bfloat16 if bf16 else torch.float32)}
 
 
 def test_rows_of_two_starts_in_one_micro_batch_run_each_start_once(tiny):
