@@ -3,8 +3,8 @@ with one sequence per micro-batch (GRPO pads every row to the batch's longest co
 
 SmolLM2, forward and backward, one CPU micro-batch of jira_labels: for GRPO, one group of 4 rollouts (the
 oracle's episode of a train task cut at 100, 75, 50 and 25 % of its completion, a group's spread of lengths);
-for SFT, the oracle's episodes of 2 train tasks. Both arms score the same tokens; the best of 2 runs of each
-is compared.
+for SFT, the oracle's episodes of 2 train tasks. Both arms score the same tokens in float32 (`precision`
+measures bf16); the best of 2 runs of each is compared.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ def grpo() -> None:
     scenario = SCENARIOS["jira_labels"]
     with tempfile.TemporaryDirectory() as tmp:
         cfg = TrainConfig("grpo", "smollm2-135m", (scenario.name,), Path(tmp) / "run", group_size=ROWS,
-                          batch_size=ROWS, tasks=1, max_completion_length=4096)
+                          batch_size=ROWS, tasks=1, max_completion_length=4096, float32=True)
         trainer = grpo_trainer(cfg)[0]
     task = scenario.tasks("train", count=1)[0]
     prompt, completion, _ = trainer.rollout_func.tokens(play(scenario, task, "oracle")[0], scenario, task)
@@ -94,7 +94,7 @@ def sft() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         cfg = TrainConfig("sft", "smollm2-135m", ("jira_labels",), Path(tmp) / "run", batch_size=SFT_ROWS,
-                          tasks=SFT_ROWS)
+                          tasks=SFT_ROWS, float32=True)
         trainer = sft_trainer(cfg)[0]
     model = trainer.model.train()
     batch = next(iter(trainer.get_train_dataloader()))  # one micro-batch, as a CPU run makes them

@@ -28,7 +28,8 @@ def test_bad_configuration_fails_in_one_line(argv, message):
 
 def test_defaults_train_all_weights_on_the_train_split_with_transformers_generation():
     cfg = parse(["grpo", "--output", "x"])
-    assert (cfg.split, cfg.vllm, cfg.lora, cfg.time_limit) == ("train", None, False, None)
+    assert (cfg.split, cfg.vllm, cfg.lora, cfg.time_limit, cfg.float32) == ("train", None, False, None, False)
+    assert parse(["sft", "--output", "x", "--float32"]).float32
 
 
 def test_unsupported_template_and_small_budget_fail_before_training(tmp_path):
@@ -46,13 +47,6 @@ def tiny(tmp_path_factory):
     from tiny_model import build
 
     return build(tmp_path_factory.mktemp("tiny"))
-
-
-@pytest.fixture
-def float32(monkeypatch):
-    """Training without bf16 autocast, where a test compares two computations exactly: bf16 products round
-    differently with the shapes of a pass."""
-    monkeypatch.setattr("train.run.cpu_has_bf16", lambda: False)
 
 
 def _rollouts(model, tmp_path, scenarios=("jira_labels",)):
@@ -348,7 +342,7 @@ def test_sft_warm_start_trains_on_assistant_tokens_only_and_saves_a_checkpoint(t
 
 
 @pytest.mark.parametrize("lora", [False, True])
-def test_the_cpu_loss_pass_runs_a_groups_prompt_once_with_trls_log_probs_and_gradients(tiny, tmp_path, lora, float32):
+def test_the_cpu_loss_pass_runs_a_groups_prompt_once_with_trls_log_probs_and_gradients(tiny, tmp_path, lora):
     """A micro-batch of one group's rows (left-padded prompt, right-padded completions of different lengths):
     our pass (shared prompt, rows cut at their ends) against TRL's, values and gradients."""
     import torch
@@ -358,7 +352,7 @@ def test_the_cpu_loss_pass_runs_a_groups_prompt_once_with_trls_log_probs_and_gra
     from train.run import grpo_trainer
 
     cfg = TrainConfig("grpo", str(tiny), ("jira_labels",), tmp_path / "run", steps=1, group_size=3, batch_size=3,
-                      max_completion_length=2048, tasks=1, lora=lora)
+                      max_completion_length=2048, tasks=1, lora=lora, float32=True)  # bf16 rounds by shape
     trainer, _, _ = grpo_trainer(cfg)
     assert trainer.args.per_device_train_batch_size == 3  # a micro-batch is the group
     model = trainer.model
@@ -394,7 +388,7 @@ def test_the_cpu_loss_pass_runs_a_groups_prompt_once_with_trls_log_probs_and_gra
         torch.testing.assert_close(ours[2][name], grad, rtol=1e-3, atol=1e-5, msg=name)
 
 
-def test_sft_on_a_cpu_runs_a_scenarios_shared_start_once_with_trls_loss_and_gradients(tiny, tmp_path, float32):
+def test_sft_on_a_cpu_runs_a_scenarios_shared_start_once_with_trls_loss_and_gradients(tiny, tmp_path):
     """A micro-batch of one scenario's demonstrations shares their start in the loss pass, with TRL's values."""
     import torch
     import trl
@@ -402,7 +396,8 @@ def test_sft_on_a_cpu_runs_a_scenarios_shared_start_once_with_trls_loss_and_grad
     from train.config import TrainConfig
     from train.run import sft_trainer
 
-    cfg = TrainConfig("sft", str(tiny), ("jira_labels",), tmp_path / "run", steps=1, batch_size=2, tasks=2)
+    cfg = TrainConfig("sft", str(tiny), ("jira_labels",), tmp_path / "run", steps=1, batch_size=2, tasks=2,
+                      float32=True)  # bf16 products round differently with the shapes of a pass
     trainer, _, _ = sft_trainer(cfg)
     assert trainer.args.per_device_train_batch_size == 2
     batch = next(iter(trainer.get_train_dataloader()))
@@ -430,17 +425,19 @@ def test_sft_on_a_cpu_runs_a_scenarios_shared_start_once_with_trls_loss_and_grad
         torch.testing.assert_close(ours[1][name], grad, rtol=1e-3, atol=1e-5, msg=name)
 
 
-@pytest.mark.parametrize("bf16", [True, False])
-def test_a_cpu_with_bf16_trains_under_autocast_and_decodes_rollouts_in_float32(tiny, tmp_path, monkeypatch, bf16):
-    """A GRPO step: the loss pass in bf16 where the CPU multiplies it natively, the rollouts' turns in float32."""
+@pytest.mark.parametrize("native, float32, bf16", [(True, False, True), (True, True, False), (False, False, False)])
+def test_a_cpu_with_bf16_trains_under_autocast_and_decodes_rollouts_in_float32(tiny, tmp_path, monkeypatch, native,
+                                                                                float32, bf16):
+    """A GRPO step: the loss pass in bf16 where the CPU multiplies it natively (unless --float32), the rollouts'
+    turns in float32."""
     import torch
 
     from train.config import TrainConfig
     from train.run import grpo_trainer
 
-    monkeypatch.setattr("train.run.cpu_has_bf16", lambda: bf16)
+    monkeypatch.setattr("train.run.cpu_has_bf16", lambda: native)
     cfg = TrainConfig("grpo", str(tiny), ("jira_labels",), tmp_path / "run", steps=1, group_size=2, batch_size=2,
-                      max_completion_length=2048, max_tokens=8, tasks=1, max_turns=2)
+                      max_completion_length=2048, max_tokens=8, tasks=1, max_turns=2, float32=float32)
     trainer, _, _ = grpo_trainer(cfg)
     phase, seen = ["loss"], set()
     trainer.model.model.layers[0].mlp.down_proj.register_forward_hook(

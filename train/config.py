@@ -36,6 +36,7 @@ class TrainConfig:
     time_limit: float | None = None  # minutes of training, for equal-time comparisons
     split: str = "train"
     vllm: str | None = None  # "colocate" | "server": TRL's vLLM engine generates the rollouts' turns
+    float32: bool = False  # no bf16 autocast, even where the device multiplies bf16 natively
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -71,6 +72,8 @@ def parser() -> argparse.ArgumentParser:
         s.add_argument("--tasks", type=int, default=64, help="train tasks per scenario")
         s.add_argument("--split", default="train", help="task split to train on (only 'train' is allowed)")
         s.add_argument("--resume", default=None, help="resume from a checkpoint directory of a previous run")
+        s.add_argument("--float32", action="store_true",
+                       help="train in float32 (default: bf16 autocast on a GPU, or a CPU with bf16 instructions)")
         s.add_argument("--time-limit", type=float, default=None, metavar="MINUTES",
                        help="stop after this many minutes of training (at most --steps steps)")
         if name == "grpo":
@@ -105,7 +108,7 @@ def parse(argv: list[str]) -> TrainConfig:
                        batch_size=a.batch_size, learning_rate=lr, lora=a.lora, seed=a.seed, max_turns=a.max_turns,
                        max_completion_length=a.max_completion_length, max_tokens=a.max_tokens,
                        temperature=a.temperature, tasks=a.tasks, resume=a.resume, time_limit=a.time_limit,
-                       split=a.split, vllm=vllm)
+                       split=a.split, vllm=vllm, float32=a.float32)
 
 
 def check_vllm() -> None:

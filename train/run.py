@@ -24,15 +24,14 @@ def model_path(name: str) -> tuple[str, Any]:
     return spec.model, spec
 
 
-def device_args() -> dict[str, Any]:
-    """bf16 autocast over float32 weights on a GPU, and on a CPU with bf16 instructions (a 1,500-token forward
-    and backward pass of SmolLM2 on one core: 12 s against 21 s in float32). No activation checkpointing on a
-    CPU: memory is not what it lacks."""
+def device_args(cfg: TrainConfig) -> dict[str, Any]:
+    """bf16 autocast over float32 weights on a GPU, and on a CPU with bf16 instructions (`python -m bench
+    precision`), unless --float32. No activation checkpointing on a CPU: memory is not what it lacks."""
     import torch
 
     if torch.cuda.is_available():
-        return {"bf16": True}
-    return {"use_cpu": True, "bf16": cpu_has_bf16(), "activation_checkpointing": False}
+        return {"bf16": not cfg.float32}
+    return {"use_cpu": True, "bf16": not cfg.float32 and cpu_has_bf16(), "activation_checkpointing": False}
 
 
 def cpu_has_bf16() -> bool:
@@ -105,7 +104,7 @@ def batching(cfg: TrainConfig) -> dict[str, int]:
     once (`trainer.py`): up to 4 rollouts of one GRPO group, which always do; 2 SFT demonstrations, which do
     when they come from one scenario (4 long episodes of different scenarios would need about 20 GB)."""
     micro = cfg.batch_size
-    if device_args().get("use_cpu"):
+    if device_args(cfg).get("use_cpu"):
         unit, sizes = (cfg.group_size, (4, 3, 2, 1)) if cfg.command == "grpo" else (cfg.batch_size, (2, 1))
         micro = next(n for n in sizes if unit % n == 0)
     return {"per_device_train_batch_size": micro, "gradient_accumulation_steps": cfg.batch_size // micro}
@@ -176,7 +175,7 @@ def grpo_trainer(cfg: TrainConfig, reward_funcs: list[Any] | None = None, bare: 
         max_completion_length=cfg.max_completion_length, max_tool_calling_iterations=cfg.max_turns,
         temperature=cfg.temperature, logging_steps=1, save_strategy="steps", save_steps=max(cfg.steps // 2, 1),
         report_to="none", beta=0.0, chat_template_kwargs={"enable_thinking": spec.thinking},
-        log_completions=False, **device_args(), **({"use_vllm": True, "vllm_mode": cfg.vllm} if cfg.vllm else {}))
+        log_completions=False, **device_args(cfg), **({"use_vllm": True, "vllm_mode": cfg.vllm} if cfg.vllm else {}))
     if args.use_cpu:
         score_completions_only()
     rows = prompts(scenarios, cfg.tasks, cfg.seed)
@@ -223,7 +222,7 @@ def sft_trainer(cfg: TrainConfig) -> tuple[Any, Any, Any]:
     args = SFTConfig(
         output_dir=str(cfg.output / "trainer"), max_steps=cfg.steps, learning_rate=cfg.learning_rate,
         **batching(cfg), seed=cfg.seed, logging_steps=1, report_to="none", save_strategy="no", max_length=8192,
-        **device_args())
+        **device_args(cfg))
     # Tokenized here with TRL's generation-tagged template: the conversations mix tool-argument shapes that a
     # Dataset cannot type, and the loss covers the assistant's tokens only (never prompts or tool results).
     rows = tokenized(demonstrations(scenarios, cfg.tasks, cfg.seed), tokenizer, spec.template, spec.thinking)
