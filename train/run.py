@@ -165,7 +165,7 @@ def grpo_trainer(cfg: TrainConfig, reward_funcs: list[Any] | None = None, bare: 
 
     os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
     path, spec = model_path(cfg.model)
-    model, tokenizer = load(path, spec, cfg.lora)
+    model, tokenizer = load(path, spec, cfg.lora and not cfg.float32)  # --float32: no bf16 base either
     scenarios = [SCENARIOS[n] for n in cfg.scenarios]
     check_budget(cfg, tokenizer, scenarios)
     cfg.save()
@@ -216,7 +216,7 @@ def sft_trainer(cfg: TrainConfig) -> tuple[Any, Any, Any]:
     from .trainer import SFTTrainer
 
     path, spec = model_path(cfg.model)
-    model, tokenizer = load(path, spec, cfg.lora)
+    model, tokenizer = load(path, spec, cfg.lora and not cfg.float32)  # --float32: no bf16 base either
     scenarios = [SCENARIOS[n] for n in cfg.scenarios]
     cfg.save()
     args = SFTConfig(
