@@ -18,6 +18,7 @@ from train.config import ConfigError, parse
     (["grpo", "--output", "x", "--batch-size", "3", "--group-size", "2"], "multiple of --group-size"),
     (["sft", "--output", "x", "--time-limit", "0"], "--time-limit=0"),
     (["grpo", "--output", "x", "--max-tokens", "0"], "--max-tokens=0"),
+    (["grpo", "--output", "x", "--beta", "-0.1"], "--beta=-0.1"),
     pytest.param(["grpo", "--output", "x", "--vllm", "colocate"], "--vllm needs vLLM",
                  marks=pytest.mark.skipif(importlib.util.find_spec("vllm") is not None, reason="vLLM is installed")),
 ])
@@ -28,7 +29,8 @@ def test_bad_configuration_fails_in_one_line(argv, message):
 
 def test_defaults_train_all_weights_on_the_train_split_with_transformers_generation():
     cfg = parse(["grpo", "--output", "x"])
-    assert (cfg.split, cfg.vllm, cfg.lora, cfg.time_limit, cfg.float32) == ("train", None, False, None, False)
+    assert (cfg.split, cfg.vllm, cfg.lora, cfg.time_limit, cfg.float32, cfg.beta) == ("train", None, False, None,
+                                                                                     False, 0.0)
     assert parse(["sft", "--output", "x", "--float32"]).float32
 
 

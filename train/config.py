@@ -37,6 +37,7 @@ class TrainConfig:
     split: str = "train"
     vllm: str | None = None  # "colocate" | "server": TRL's vLLM engine generates the rollouts' turns
     float32: bool = False  # no bf16 autocast, even where the device multiplies bf16 natively
+    beta: float = 0.0  # GRPO: weight of the KL term to the starting model (TRL's beta; 0 loads no reference)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -77,6 +78,8 @@ def parser() -> argparse.ArgumentParser:
         s.add_argument("--time-limit", type=float, default=None, metavar="MINUTES",
                        help="stop after this many minutes of training (at most --steps steps)")
         if name == "grpo":
+            s.add_argument("--beta", type=float, default=0.0,
+                           help="weight of the KL penalty to the starting model (TRL's beta; default 0: none)")
             s.add_argument("--vllm", choices=("colocate", "server"), default=None,
                            help="GRPO: generate turns with TRL's vLLM engine, in this process's GPU (colocate) or "
                                 "a `trl vllm-serve` server (server); default: transformers in-process")
@@ -100,6 +103,9 @@ def parse(argv: list[str]) -> TrainConfig:
         raise ConfigError(f"--time-limit={a.time_limit}: must be a positive number of minutes")
     if a.command == "grpo" and (a.batch_size * 1) % a.group_size:
         raise ConfigError(f"--batch-size={a.batch_size} must be a multiple of --group-size={a.group_size}")
+    beta = getattr(a, "beta", 0.0)
+    if beta < 0:
+        raise ConfigError(f"--beta={beta}: must be 0 or more")
     vllm = getattr(a, "vllm", None)
     if vllm:
         check_vllm()
@@ -108,7 +114,7 @@ def parse(argv: list[str]) -> TrainConfig:
                        batch_size=a.batch_size, learning_rate=lr, lora=a.lora, seed=a.seed, max_turns=a.max_turns,
                        max_completion_length=a.max_completion_length, max_tokens=a.max_tokens,
                        temperature=a.temperature, tasks=a.tasks, resume=a.resume, time_limit=a.time_limit,
-                       split=a.split, vllm=vllm, float32=a.float32)
+                       split=a.split, vllm=vllm, float32=a.float32, beta=beta)
 
 
 def check_vllm() -> None:

@@ -95,7 +95,8 @@ class GRPOTrainer(trl.GRPOTrainer):
             with self.accelerator.autocast():
                 out = shared_forward(model, ids, mask, labels)
             logps.append(out.log_probs[:, -logits_to_keep:])
-            entropies.append(out.entropy[:, -logits_to_keep:])
+            if compute_entropy:  # a reference model's pass (--beta) computes none
+                entropies.append(out.entropy[:, -logits_to_keep:])
         return torch.cat(logps), torch.cat(entropies) if compute_entropy else None, None
 
 
