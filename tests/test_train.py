@@ -227,8 +227,9 @@ def test_grpo_smoke_run_logs_group_rewards_changes_worlds_and_the_checkpoint_loa
     from train.run import finish, grpo_trainer
 
     cfg = TrainConfig("grpo", str(tiny), ("jira_labels",), tmp_path / "run", steps=2, group_size=2, batch_size=4,
-                      max_completion_length=2048, max_tokens=16, tasks=2, max_turns=4)
+                      max_completion_length=2048, max_tokens=16, tasks=2, max_turns=4, beta=0.04)
     trainer, tokenizer, spec = grpo_trainer(cfg)
+    assert trainer.ref_model is not None  # --beta: a KL penalty to the starting model
     rollouts = trainer.rollout_func
     assert isinstance(rollouts, Rollouts)
     seen = []
@@ -254,6 +255,9 @@ def test_grpo_smoke_run_logs_group_rewards_changes_worlds_and_the_checkpoint_loa
     logged = {k for h in history for k in h}
     assert {"rewards/arguments/mean", "rewards/process/mean", "rewards/outcome/mean"} <= logged
     assert any(float(h.get("reward_std", 0)) > 0 for h in history)  # the rewards had spread to learn from
+    steps = [h for h in history if "loss" in h]
+    assert steps[0]["kl"] == 0  # the reference is the starting model...
+    assert steps[0]["reward_std"] == 0 or steps[1]["kl"] > 0  # ...which the first update, if any, moved away from
     assert all(0 < h["rollouts/worlds_changed"] < 1 for h in history if "loss" in h)
     assert all(0 < h["rollouts/seconds"] < h["step_time"] for h in history if "loss" in h)  # a part of each step
     logged_rollouts = [json.loads(line) for line in (out / "rollouts.jsonl").read_text().splitlines()]
