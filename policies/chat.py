@@ -35,22 +35,40 @@ def template(name: str) -> str:
 
 
 def model_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Messages for a chat template: tool-call arguments as objects where they parsed, raw text where not."""
+    """Messages for a chat template: tool-call arguments as objects where they parsed, raw text where not.
+
+    A <tool_call> block that did not parse at all is shown as the model wrote it, in the message's text: as
+    a structured call its whole text would render as a JSON string inside a well-formed call, which the model
+    never wrote, and which training would then score in place of what it did write.
+    """
     out = []
     for m in messages:
         if m.get("tool_calls"):
-            calls = []
+            calls, blocks = [], []
             for c in m["tool_calls"]:
-                raw = c["function"]["arguments"]
+                name, raw = c["function"]["name"], c["function"]["arguments"]
+                if isinstance(raw, str) and _unparsed_block(name, raw):
+                    blocks.append(f"<tool_call>\n{raw}\n</tool_call>")
+                    continue
                 try:
                     arguments = json.loads(raw) if isinstance(raw, str) else raw
                 except ValueError:
                     arguments = raw
-                calls.append({"type": "function", "function": {"name": c["function"]["name"],
-                                                               "arguments": arguments}})
-            m = {**m, "tool_calls": calls, "content": m.get("content") or ""}
+                calls.append({"type": "function", "function": {"name": name, "arguments": arguments}})
+            m = {**m, "content": "\n".join(filter(None, [m.get("content") or "", *blocks]))}
+            if calls:
+                m["tool_calls"] = calls
+            else:
+                del m["tool_calls"]
         out.append(m)
     return out
+
+
+def _unparsed_block(name: str, raw: str) -> bool:
+    """Whether `raw` is a whole <tool_call> block that failed to parse (the parser keeps such a block as the
+    call's raw text, with the name it could find), rather than the unparsed arguments of a named call."""
+    call = _xml(raw, "")[0] if raw.lstrip().startswith("<function=") else _hermes(raw.strip(), "")
+    return call.parse_error is not None and call.name == name and call.raw_arguments == raw
 
 
 def parse(text: str, tool_format: str) -> tuple[str, list[ToolCall]]:

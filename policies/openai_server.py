@@ -79,7 +79,8 @@ def wire_messages(messages: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]
 
     Servers parse the `arguments` of earlier tool calls as JSON to render them (vLLM and `transformers
     serve` answer 400/500 otherwise), so a call whose arguments were malformed is sent with its raw text
-    as a JSON string: the request stays valid and the model still sees what it wrote.
+    as a JSON string: the request stays valid, and the model sees its text inside a well-formed call.
+    (Rendering on our side, as in-process and client-side, shows an unparsed block exactly as written.)
     """
     out = []
     for message in messages:
@@ -336,7 +337,7 @@ class OpenAIPolicy:
         """The prompt for a request, rendered with our chat template (as training renders it)."""
         if self._renderer is None:
             await asyncio.to_thread(self._load_renderer)
-        return self._renderer(model_messages(wire_messages(request.messages)), [dict(t) for t in request.tools])
+        return self._renderer(model_messages(request.messages), [dict(t) for t in request.tools])
 
     def _load_renderer(self) -> None:
         with self._renderer_lock:

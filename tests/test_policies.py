@@ -53,6 +53,33 @@ def test_history_renders_parsed_arguments_as_objects():
     assert calls[0]["function"]["arguments"] == {"x": 1} and calls[1]["function"]["arguments"] == "{oops"
 
 
+@pytest.mark.parametrize("block", [
+    '{"name": "createPage", "arguments": {"spaceId": "2"}, "body": {"text": "x"}}}',  # invalid JSON
+    '{"tool": "createPage", "arguments": {"spaceId": "2"}}',  # no name
+    '["createPage"]',  # not an object
+])
+def test_a_call_that_did_not_parse_is_shown_to_the_model_as_it_wrote_it(tiny, block):
+    """The next prompt (and the tokens training scores) hold the model's own text, not a well-formed call whose
+    arguments are that text as a JSON string."""
+    from policies.hf import TransformersPolicy
+    from pytest_rlvr.policy import AssistantTurn
+    from pytest_rlvr.rollout import assistant_message
+    from scenarios import SCENARIOS
+
+    valid = '{"name": "getIssue", "arguments": {"issueIdOrKey": "OPS-1"}}'
+    written = f"<tool_call>\n{block}\n</tool_call>\n<tool_call>\n{valid}\n</tool_call>"
+    prose, calls = parse(written, "hermes")
+    assert calls[0].parse_error and calls[1].parse_error is None
+    scenario = SCENARIOS["jira_labels"]
+    task = scenario.tasks("eval", count=1)[0]
+    messages = [*scenario.messages(task), assistant_message(AssistantTurn(prose, calls)),
+                *({"role": "tool", "tool_call_id": c.id, "name": c.name, "content": "{}"} for c in calls)]
+    prompt = TransformersPolicy(resolve(str(tiny))).render(TurnRequest("r", task, messages, scenario.tools, Sampling()))
+    assert f"<|im_start|>assistant\n<tool_call>\n{block}\n</tool_call>\n<tool_call>\n" in prompt
+    assert "\\\"" not in prompt.split("<|im_start|>assistant", 1)[1]  # no call re-encoded as a JSON string
+    assert prompt.count("<tool_response>") == 2
+
+
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
     from tiny_model import build
