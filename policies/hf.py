@@ -20,6 +20,8 @@ from .chat import model_messages, parse, template
 from .prefix import PrefixCache
 from .registry import EMBEDDED, ModelSpec
 
+CACHE_BYTES = 4 << 30  # the prefix cache's keys and values: about 30 sequences of SmolLM2 at 3,000 tokens
+
 
 class TransformersPolicy:
     """A causal LM run with transformers on this machine (CPU unless CUDA is available)."""
@@ -36,7 +38,7 @@ class TransformersPolicy:
         # Above the engine's default of 32 rollouts in flight. On a GPU, no cache: prefill is cheap there, and
         # laying cached keys out row by row is not (H200, SmolLM2, 32 rows of 1,200+ tokens, 128 new: plain
         # `generate` 3.0 s, through the cache 3.7 s cold and 6.0 s warm).
-        self.cache = PrefixCache(capacity=0 if cuda else 48)
+        self.cache = PrefixCache(capacity=0 if cuda else 48, max_bytes=CACHE_BYTES)
 
     @property
     def info(self) -> dict[str, Any]:
@@ -105,7 +107,7 @@ class TransformersPolicy:
 
     async def close(self) -> None:
         self._loaded = None
-        self.cache = PrefixCache(self.cache.capacity)
+        self.cache = PrefixCache(self.cache.capacity, self.cache.max_bytes)
 
 
 def stop_ids(tokenizer: Any) -> list[int]:

@@ -23,12 +23,19 @@ class _Entry:
     used: int = 0
     key: str | None = None  # the rollout it belongs to: a rollout keeps only its latest sequence
 
+    @property
+    def nbytes(self) -> int:
+        return sum(k.nbytes + v.nbytes for k, v in self.kv)
+
 
 class PrefixCache:
-    """The keys and values of the most recently used sequences (at most `capacity` of them)."""
+    """The keys and values of the most recently used sequences: at most `capacity` of them, holding at most
+    `max_bytes` (SmolLM2 keeps about 46 KB a token in float32: 48 sequences of 3,000 tokens would hold 6.6 GB)."""
 
-    def __init__(self, capacity: int) -> None:
+    def __init__(self, capacity: int, max_bytes: int | None = None) -> None:
         self.capacity = capacity
+        self.max_bytes = max_bytes
+        self.bytes = 0
         self.entries: list[_Entry] = []
         self.clock = 0
         self.reused = 0  # prompt tokens not prefilled, thanks to the cache
@@ -53,10 +60,18 @@ class PrefixCache:
     def add(self, ids: torch.Tensor, kv: list[tuple[torch.Tensor, torch.Tensor]], key: str | None = None) -> None:
         self.clock += 1
         if key is not None:
-            self.entries = [e for e in self.entries if e.key != key]
-        self.entries.append(_Entry(ids, kv, self.clock, key))
-        if len(self.entries) > self.capacity:
-            self.entries.remove(min(self.entries, key=lambda e: e.used))
+            for e in [e for e in self.entries if e.key == key]:
+                self._drop(e)
+        entry = _Entry(ids, kv, self.clock, key)
+        self.entries.append(entry)
+        self.bytes += entry.nbytes
+        while len(self.entries) > self.capacity or (self.max_bytes is not None and self.bytes > self.max_bytes
+                                                     and len(self.entries) > 1):
+            self._drop(min(self.entries, key=lambda e: e.used))
+
+    def _drop(self, entry: _Entry) -> None:
+        self.entries.remove(entry)
+        self.bytes -= entry.nbytes
 
     def generate(self, model: Any, rows: list[list[int]], pad: int, keys: list[str] | None = None,
                  **options: Any) -> list[list[int]]:

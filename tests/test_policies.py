@@ -140,6 +140,13 @@ def test_prefix_cache_matches_the_longest_prefix_and_evicts_the_least_recently_u
     keyed.add(torch.tensor([1, 2, 3]), kv(3), key="a#0")  # the rollout's next turn replaces its last one
     keyed.add(torch.tensor([4]), kv(1), key="b#0")
     assert [e.ids.tolist() for e in keyed.entries] == [[1, 2, 3], [4]]
+    assert keyed.bytes == sum(e.nbytes for e in keyed.entries) == 4 * 2 * 2 * 4  # 4 tokens' keys and values
+    budget = PrefixCache(capacity=10, max_bytes=5 * 2 * 2 * 4)  # room for 5 tokens
+    budget.add(torch.tensor([1, 2]), kv(2))
+    budget.add(torch.tensor([3, 4, 5]), kv(3))
+    assert budget.match(torch.tensor([1, 2, 9]))[0] == 2  # [1, 2] is now the most recently used
+    budget.add(torch.tensor([6]), kv(1))  # 6 tokens: the least recently used goes
+    assert [e.ids.tolist() for e in budget.entries] == [[1, 2], [6]] and budget.bytes == 3 * 2 * 2 * 4
 
 
 def two_turns(policy):

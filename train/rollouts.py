@@ -36,7 +36,7 @@ class TrainingPolicy(TransformersPolicy):
         super().__init__(spec)
         self.max_batch_size = batch
         # Each rollout's latest sequence, and room to share; none on a GPU (see TransformersPolicy).
-        self.cache = PrefixCache(capacity=2 * batch if self.cache.capacity else 0)
+        self.cache = PrefixCache(capacity=2 * batch if self.cache.capacity else 0, max_bytes=self.cache.max_bytes)
         self._loaded = (tokenizer, model)
 
     async def generate(self, requests: Sequence[TurnRequest]) -> list[AssistantTurn]:
