@@ -1,7 +1,8 @@
 """Embedded CPU model: batched generation across 8 rollouts vs the same 8 one at a time (target ≥ 3×).
 
 Both arms render the same 8 first-turn prompts (one task per scenario, then more) and generate the same
-number of new tokens greedily; tokens/s counts the tokens produced.
+number of new tokens greedily; tokens/s counts the tokens produced. Neither arm keeps a prefix cache, which
+would let the second arm (and later requests of the first) skip the prefill of prompts seen before.
 """
 
 from __future__ import annotations
@@ -32,8 +33,11 @@ def main() -> None:
     from policies.hf import TransformersPolicy
     from policies.registry import resolve
 
+    from policies.prefix import PrefixCache
+
     policy = TransformersPolicy(resolve("smollm2-135m"))
     policy.load()
+    policy.cache = PrefixCache(capacity=0)  # batching alone (see the docstring)
     requests = first_turns(ROLLOUTS, NEW_TOKENS)
     asyncio.run(policy.generate(requests[:1]))  # warm-up
 
