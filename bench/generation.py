@@ -31,9 +31,8 @@ def first_turns(rollouts: int, new_tokens: int) -> list:
 
 def main() -> None:
     from policies.hf import TransformersPolicy
-    from policies.registry import resolve
-
     from policies.prefix import PrefixCache
+    from policies.registry import resolve
 
     policy = TransformersPolicy(resolve("smollm2-135m"))
     policy.load()

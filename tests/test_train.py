@@ -32,6 +32,7 @@ def test_defaults_train_all_weights_on_the_train_split_with_transformers_generat
     assert (cfg.split, cfg.vllm, cfg.lora, cfg.time_limit, cfg.float32, cfg.beta) == ("train", None, False, None,
                                                                                      False, 0.0)
     assert parse(["sft", "--output", "x", "--float32"]).float32
+    assert (cfg.learning_rate, parse(["sft", "--output", "x"]).learning_rate) == (5e-6, 5e-5)
 
 
 def test_unsupported_template_and_small_budget_fail_before_training(tmp_path):
