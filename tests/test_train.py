@@ -493,11 +493,13 @@ def test_rows_of_two_starts_in_one_micro_batch_run_each_start_once(tiny):
     assert torch.equal(ours.is_top1, theirs.is_top1) and torch.equal(ours.label_mask, theirs.label_mask)
 
 
-@pytest.mark.parametrize("command, group, batch, micro", [
-    ("grpo", 8, 16, 4), ("grpo", 6, 12, 3), ("grpo", 4, 8, 4), ("sft", 4, 4, 2), ("sft", 4, 3, 1)])
-def test_a_cpu_micro_batch_holds_rows_that_can_share_their_start(command, group, batch, micro):
+@pytest.mark.parametrize("command, group, batch, length, micro", [
+    ("grpo", 8, 16, 3072, 4), ("grpo", 6, 12, 3072, 3), ("grpo", 4, 8, 3072, 4), ("grpo", 8, 8, 4096, 2),
+    ("grpo", 3, 3, 8192, 1), ("sft", 4, 4, 1024, 2), ("sft", 4, 3, 1024, 1)])
+def test_a_cpu_micro_batch_holds_rows_that_can_share_their_start(command, group, batch, length, micro):
     from train.config import TrainConfig
     from train.run import batching
 
-    cfg = TrainConfig(command, "m", ("jira_labels",), None, group_size=group, batch_size=batch)
+    cfg = TrainConfig(command, "m", ("jira_labels",), None, group_size=group, batch_size=batch,
+                      max_completion_length=length)
     assert batching(cfg) == {"per_device_train_batch_size": micro, "gradient_accumulation_steps": batch // micro}

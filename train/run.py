@@ -98,14 +98,22 @@ def _ids(encoded: Any) -> list[int]:
     return list(encoded["input_ids"] if isinstance(encoded, dict) or hasattr(encoded, "keys") else encoded)
 
 
+GRPO_MICRO_TOKENS = 4 * 3072  # completion tokens a CPU micro-batch may hold: 4 x 4,096 held 15.2 GB
+
+
 def batching(cfg: TrainConfig) -> dict[str, int]:
     """`--batch-size` sequences per optimizer step; on a CPU (no gradient checkpointing) the loss holds the
     activations of a few sequences at a time, and gradients accumulate. Rows that share their start run it
-    once (`trainer.py`): up to 4 rollouts of one GRPO group, which always do; 2 SFT demonstrations, which do
-    when they come from one scenario (4 long episodes of different scenarios would need about 20 GB)."""
+    once (`trainer.py`): up to 4 rollouts of one GRPO group, which always do, within `GRPO_MICRO_TOKENS`;
+    2 SFT demonstrations, which do when they come from one scenario (4 long episodes of different scenarios
+    would need about 20 GB)."""
     micro = cfg.batch_size
     if device_args(cfg).get("use_cpu"):
-        unit, sizes = (cfg.group_size, (4, 3, 2, 1)) if cfg.command == "grpo" else (cfg.batch_size, (2, 1))
+        if cfg.command == "grpo":
+            unit = cfg.group_size
+            sizes = [n for n in (4, 3, 2) if n * cfg.max_completion_length <= GRPO_MICRO_TOKENS] + [1]
+        else:
+            unit, sizes = cfg.batch_size, [2, 1]
         micro = next(n for n in sizes if unit % n == 0)
     return {"per_device_train_batch_size": micro, "gradient_accumulation_steps": cfg.batch_size // micro}
 
