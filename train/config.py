@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +38,6 @@ class TrainConfig:
     vllm: str | None = None  # "colocate" | "server": TRL's vLLM engine generates the rollouts' turns
     float32: bool = False  # no bf16 autocast, even where the device multiplies bf16 natively
     beta: float = 0.0  # GRPO: weight of the KL term to the starting model (TRL's beta; 0 loads no reference)
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
