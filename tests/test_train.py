@@ -327,6 +327,27 @@ def test_grpo_entry_point_runs_from_the_command_line_and_stops_at_its_time_limit
     assert steps == [1]  # five steps asked, the time limit ended it after the first
 
 
+@pytest.mark.parametrize("step_s, steps", [(25, 2), (15, 4), (100, 1), (50, 1), (35, 2)])
+def test_the_time_limit_ends_at_the_step_end_nearest_it(monkeypatch, step_s, steps):
+    import time
+    from types import SimpleNamespace
+
+    from train.config import TrainConfig
+    from train.run import time_limit
+
+    clock = [0.0]
+    monkeypatch.setattr(time, "monotonic", lambda: clock[0])
+    (callback,) = time_limit(TrainConfig("grpo", "m", ("jira_labels",), None, time_limit=1.0))
+    control = SimpleNamespace(should_training_stop=False)
+    callback.on_train_begin(None, None, control)
+    taken = 0
+    while not control.should_training_stop:
+        clock[0] += step_s
+        taken += 1
+        callback.on_step_end(None, None, control)
+    assert taken == steps  # a 60 s limit: 50 s is nearer than 75 s, 70 s than 35 s, 100 s than none
+
+
 def test_sft_warm_start_trains_on_assistant_tokens_only_and_saves_a_checkpoint(tiny, tmp_path):
     from policies.registry import resolve
     from train.data import demonstrations, tokenized

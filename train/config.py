@@ -75,7 +75,7 @@ def parser() -> argparse.ArgumentParser:
         s.add_argument("--float32", action="store_true",
                        help="train in float32 (default: bf16 autocast on a GPU, or a CPU with bf16 instructions)")
         s.add_argument("--time-limit", type=float, default=None, metavar="MINUTES",
-                       help="stop after this many minutes of training (at most --steps steps)")
+                       help="stop at the step end nearest this many minutes of training (at most --steps steps)")
         if name == "grpo":
             s.add_argument("--beta", type=float, default=0.0,
                            help="weight of the KL penalty to the starting model (TRL's beta; default 0: none)")
