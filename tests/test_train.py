@@ -32,6 +32,8 @@ def test_defaults_train_all_weights_on_the_train_split_with_transformers_generat
     assert (cfg.split, cfg.vllm, cfg.lora, cfg.time_limit, cfg.float32, cfg.beta) == ("train", None, False, None,
                                                                                      False, 0.0)
     assert parse(["sft", "--output", "x", "--float32"]).float32
+    assert (cfg.scale_rewards, parse(["grpo", "--output", "x", "--scale-rewards", "none"]).scale_rewards) == ("group",
+                                                                                                            "none")
     assert (cfg.learning_rate, parse(["sft", "--output", "x"]).learning_rate) == (5e-6, 5e-5)
 
 
@@ -228,9 +230,10 @@ def test_grpo_smoke_run_logs_group_rewards_changes_worlds_and_the_checkpoint_loa
     from train.run import finish, grpo_trainer
 
     cfg = TrainConfig("grpo", str(tiny), ("jira_labels",), tmp_path / "run", steps=2, group_size=2, batch_size=4,
-                      max_completion_length=2048, max_tokens=16, tasks=2, max_turns=4, beta=0.04)
+                      max_completion_length=2048, max_tokens=16, tasks=2, max_turns=4, beta=0.04, scale_rewards="none")
     trainer, tokenizer, spec = grpo_trainer(cfg)
     assert trainer.ref_model is not None  # --beta: a KL penalty to the starting model
+    assert trainer.args.scale_rewards == "none"
     rollouts = trainer.rollout_func
     assert isinstance(rollouts, Rollouts)
     seen = []

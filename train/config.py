@@ -38,6 +38,7 @@ class TrainConfig:
     vllm: str | None = None  # "colocate" | "server": TRL's vLLM engine generates the rollouts' turns
     float32: bool = False  # no bf16 autocast, even where the device multiplies bf16 natively
     beta: float = 0.0  # GRPO: weight of the KL term to the starting model (TRL's beta; 0 loads no reference)
+    scale_rewards: str = "group"  # GRPO: divide advantages by the group's reward std ("group"), the batch's, or not
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -79,6 +80,9 @@ def parser() -> argparse.ArgumentParser:
         if name == "grpo":
             s.add_argument("--beta", type=float, default=0.0,
                            help="weight of the KL penalty to the starting model (TRL's beta; default 0: none)")
+            s.add_argument("--scale-rewards", choices=("group", "batch", "none"), default="group",
+                           help="divide each advantage by its group's reward std (TRL's default), the batch's, or "
+                                "not at all (Dr. GRPO: a group whose rewards barely differ makes a small update)")
             s.add_argument("--vllm", choices=("colocate", "server"), default=None,
                            help="GRPO: generate turns with TRL's vLLM engine, in this process's GPU (colocate) or "
                                 "a `trl vllm-serve` server (server); default: transformers in-process")
@@ -114,7 +118,8 @@ def parse(argv: list[str]) -> TrainConfig:
                        batch_size=a.batch_size, learning_rate=lr, lora=a.lora, seed=a.seed, max_turns=a.max_turns,
                        max_completion_length=a.max_completion_length, max_tokens=a.max_tokens,
                        temperature=a.temperature, tasks=a.tasks, resume=a.resume, time_limit=a.time_limit,
-                       split=a.split, vllm=vllm, float32=a.float32, beta=beta)
+                       split=a.split, vllm=vllm, float32=a.float32, beta=beta,
+                       scale_rewards=getattr(a, "scale_rewards", "group"))
 
 
 def check_vllm() -> None:

@@ -187,7 +187,8 @@ def grpo_trainer(cfg: TrainConfig, reward_funcs: list[Any] | None = None, bare: 
         **batching(cfg), num_generations=cfg.group_size, seed=cfg.seed,
         max_completion_length=cfg.max_completion_length, max_tool_calling_iterations=cfg.max_turns,
         temperature=cfg.temperature, logging_steps=1, save_strategy="steps", save_steps=max(cfg.steps // 2, 1),
-        report_to="none", beta=cfg.beta, chat_template_kwargs={"enable_thinking": spec.thinking},
+        report_to="none", beta=cfg.beta, scale_rewards=cfg.scale_rewards,
+        chat_template_kwargs={"enable_thinking": spec.thinking},
         log_completions=False, **device_args(cfg), **({"use_vllm": True, "vllm_mode": cfg.vllm} if cfg.vllm else {}))
     if args.use_cpu:
         score_completions_only()
