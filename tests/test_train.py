@@ -328,6 +328,17 @@ def test_grpo_entry_point_runs_from_the_command_line_and_stops_at_its_time_limit
     assert "checkpoint:" in run.stdout and (out / "model.safetensors").exists()
     steps = [h["step"] for h in json.loads((out / "log_history.json").read_text()) if "loss" in h]
     assert steps == [1]  # five steps asked, the time limit ended it after the first
+    assert "groups with a spread of rewards: " in run.stdout
+
+
+def test_groups_with_a_spread_of_rewards_are_counted_from_trls_log():
+    from train.run import spread_groups
+
+    history = [{"frac_reward_zero_std": 0.0, "step": 1}, {"frac_reward_zero_std": 1.0, "step": 2},
+               {"frac_reward_zero_std": 0.5, "step": 3}, {"train_runtime": 9.0, "step": 3}]
+    assert spread_groups(history, 2) == (3, 6)
+    one_group = [{"frac_reward_zero_std": f} for f in (0.0, 1.0, 1.0, 0.0)]
+    assert spread_groups(one_group, 1) == (2, 4)
 
 
 @pytest.mark.parametrize("step_s, steps", [(25, 2), (15, 4), (100, 1), (50, 1), (35, 2)])

@@ -210,7 +210,18 @@ def grpo_trainer(cfg: TrainConfig, reward_funcs: list[Any] | None = None, bare: 
 def grpo(cfg: TrainConfig) -> Path:
     trainer, tokenizer, spec = grpo_trainer(cfg)
     trainer.train(resume_from_checkpoint=cfg.resume)
-    return finish(cfg, trainer, tokenizer, spec)
+    out = finish(cfg, trainer, tokenizer, spec)
+    spread, groups = spread_groups(trainer.state.log_history, cfg.batch_size // cfg.group_size)
+    print(f"groups with a spread of rewards: {spread} of {groups} (the others add no gradient: all their rollouts "
+          f"scored the same; a higher --temperature or a larger --group-size samples more varied ones)")
+    return out
+
+
+def spread_groups(history: list[dict[str, Any]], groups_per_step: int) -> tuple[int, int]:
+    """(groups whose rollouts did not all score the same, groups) over a GRPO run, from TRL's logged
+    `frac_reward_zero_std`. A warm start that samples nearly the same episode every time makes few of them."""
+    flat = [h["frac_reward_zero_std"] for h in history if "frac_reward_zero_std" in h]
+    return round((len(flat) - sum(flat)) * groups_per_step), len(flat) * groups_per_step
 
 
 def sft(cfg: TrainConfig) -> Path:
