@@ -212,7 +212,7 @@ def grpo(cfg: TrainConfig) -> Path:
     trainer.train(resume_from_checkpoint=cfg.resume)
     out = finish(cfg, trainer, tokenizer, spec)
     spread, groups = spread_groups(trainer.state.log_history, cfg.batch_size // cfg.group_size)
-    print(f"groups with a spread of rewards: {spread} of {groups} (the others add no gradient: all their rollouts "
+    print(f"groups with a spread of rewards: {spread} of {groups} (the others had no advantage: all their rollouts "
           f"scored the same; a higher --temperature or a larger --group-size samples more varied ones)")
     return out
 
