@@ -77,9 +77,9 @@ class ToyScenario(Scenario):
 
     def tasks(self, split: str, count: int | None = None, start: int = 0) -> list[Task]:
         total = self.count if count is None else min(count, self.count)
-        return [self._task(split, start + i) for i in range(total)]
+        return [self.task(start + i, split) for i in range(total)]
 
-    def _task(self, split: str, seed: int) -> Task:
+    def task(self, seed: int, split: str) -> Task:
         name = NAMES[seed % len(NAMES)]
         item = f"item-{seed}-{NAMES.index(name)}"
         return Task(id=f"bench-{seed:05d}", scenario=self.name, split=split, seed=seed, tier="easy",

@@ -9,7 +9,8 @@ from .case import Case, assert_checks
 from .checks import GROUPS, Check, CheckBug, CheckOutcome, Reward, check, checks_version, score
 from .policy import AssistantTurn, InfrastructureError, Policy, Sampling, TurnRequest
 from .settings import Settings
-from .task import SPLITS, Call, Environment, Scenario, Script, Task
+from .scenario import Scenario
+from .task import SPLITS, Call, Environment, Script, Task
 from .trace import SCHEMA_VERSION, ToolCall, ToolResult, Trace, Turn
 
 __all__ = [

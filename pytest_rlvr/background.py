@@ -9,7 +9,8 @@ from collections.abc import Coroutine
 from typing import Any, TypeVar
 
 from .engine import Engine
-from .task import Scenario, Task
+from .scenario import Scenario
+from .task import Task
 from .trace import Trace
 
 T = TypeVar("T")

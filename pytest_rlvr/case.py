@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from .checks import CheckOutcome, Reward
-from .task import Scenario, Task
+from .scenario import Scenario
+from .task import Task
 from .trace import Trace
 
 MESSAGE_LIMIT = 2000
@@ -89,8 +90,11 @@ class Case:
             if len(message) > MESSAGE_LIMIT:
                 message = message[:MESSAGE_LIMIT] + "..."
             head, *rest = message.splitlines() or [""]
-            lines.append(f"  {outcome.name} [{outcome.group}, weight {outcome.weight:g}] failed in "
+            gate = f", caps the reward at {outcome.cap:g}" if outcome.cap is not None else ""
+            lines.append(f"  {outcome.name} [{outcome.group}, weight {outcome.weight:g}{gate}] failed in "
                          f"{failures}/{k}: {head}")
+            if outcome.doc:
+                lines.append(f"      why: {outcome.doc}")
             lines.extend(f"      {line}" for line in rest)
         return "\n".join(lines)
 

@@ -15,7 +15,8 @@ from .batcher import Batcher
 from .policy import AssistantTurn, InfrastructureError, Policy, Sampling, TurnRequest
 from .rollout import rollout
 from .settings import Settings
-from .task import Scenario, Task
+from .scenario import Scenario
+from .task import Task
 from .trace import Trace
 
 RETRYABLE: tuple[type[BaseException], ...] = (InfrastructureError, TimeoutError, ConnectionError)

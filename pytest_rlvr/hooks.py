@@ -14,7 +14,8 @@ if TYPE_CHECKING:
     from .checks import Reward
     from .policy import Policy
     from .settings import Settings
-    from .task import Scenario, Task
+    from .scenario import Scenario
+    from .task import Task
     from .trace import Trace
 
 

@@ -24,7 +24,7 @@ from .options import add_options, read_settings
 from .recorder import Recorder
 from .session import FIXTURE, MARKER, RolloutSession
 from .settings import Settings
-from .task import Scenario
+from .scenario import Scenario
 from .workers import is_worker
 
 SETTINGS_KEY = pytest.StashKey[Settings]()

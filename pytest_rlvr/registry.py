@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
-from .task import Scenario
+from .scenario import Scenario
 
 GROUP = "pytest_rlvr.scenarios"
 

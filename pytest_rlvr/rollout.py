@@ -10,7 +10,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from .policy import AssistantTurn, Sampling, TurnRequest
-from .task import Scenario, Task
+from .scenario import Scenario
+from .task import Task
 from .trace import ToolCall, ToolResult, Trace, Turn
 
 Ask = Callable[[TurnRequest], Awaitable[AssistantTurn]]

@@ -13,7 +13,8 @@ from typing import Any
 
 from .policy import AssistantTurn, TurnRequest
 from .schema_instances import random_instance
-from .task import Call, Scenario
+from .scenario import Scenario
+from .task import Call, Script
 from .trace import ToolCall, ToolResult
 
 GENERIC = ("noop", "random")
@@ -99,13 +100,16 @@ class ScriptPolicy:
     Args:
         name: The script's name (oracle, naive, spam...).
         scenarios: The scenarios by name; every task's scenario must ship the script.
+        script: Play this script on every task instead of the one the scenario ships under `name` (a probe
+            of the red-team suite).
     """
 
     max_batch_size = 1  # a script that raises fails its own case only, not the batch it came with
 
-    def __init__(self, name: str, scenarios: Mapping[str, Scenario]) -> None:
+    def __init__(self, name: str, scenarios: Mapping[str, Scenario], script: Script | None = None) -> None:
         self.name = name
         self.scenarios = dict(scenarios)
+        self.script = script
         self._running: dict[str, tuple[Generator[list[Call] | str, list[ToolResult], None], int]] = {}
 
     @property
@@ -119,7 +123,8 @@ class ScriptPolicy:
         key = request.rollout_id
         try:
             if not request.results:  # the first turn: every later turn follows tool calls and has results
-                script = self.scenarios[request.task.scenario].scripts[self.name](request.task)
+                play = self.script or self.scenarios[request.task.scenario].scripts[self.name]
+                script = play(request.task)
                 turn = 0
                 step = next(script)
             else:

@@ -15,10 +15,11 @@ import pytest
 
 from . import registry
 from .case import Case
-from .checks import checks_version, score
+from .checks import score
 from .scripted import make_scripted, scripted_names
 from .settings import Settings
-from .task import Scenario, Task
+from .scenario import Scenario
+from .task import Task
 from .workers import is_worker, queued_items
 
 if TYPE_CHECKING:
@@ -68,7 +69,6 @@ class RolloutSession:
         self.progress: RolloutProgress | None = None
         self._tasks: dict[tuple[int, str, int | None], list[Task]] = {}
         self._named: dict[str, Scenario] | None = None
-        self._checks_versions: dict[str, str] = {}
         self._start_error: str | None = None
 
     # -- collection ------------------------------------------------------------------------------------
@@ -221,12 +221,9 @@ class RolloutSession:
 
     def _record(self, item: pytest.Item, spec: CaseSpec, data: dict[str, Any]) -> dict[str, Any]:
         name = spec.scenario.name
-        if name not in self._checks_versions:
-            self._checks_versions[name] = getattr(spec.scenario, "checks_version", None) or checks_version(
-                spec.scenario.checks)
         task = spec.task
         return {"nodeid": item.nodeid, "task_id": task.id, "scenario": name, "split": task.split,
-                "seed": task.seed, "tier": task.tier, "checks_version": self._checks_versions[name], **data}
+                "seed": task.seed, "tier": task.tier, "checks_version": spec.scenario.checks_version, **data}
 
     # -- ending ----------------------------------------------------------------------------------------
     @pytest.hookimpl(tryfirst=True)

@@ -1,21 +1,25 @@
-"""Tasks, environments and scenarios: what the rollout engine needs from a scenario package."""
+"""Tasks and environments: what a scenario hands the rollout engine for one rollout."""
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
-from collections.abc import Callable, Generator, Mapping, Sequence
+from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
-from .checks import Check
 from .trace import ToolResult
+
+T = TypeVar("T")
 
 SPLITS = ("train", "eval")
 
 
 @dataclass(frozen=True)
 class Task:
-    """One seeded task. `id` is stable across runs and is the pytest id and the key of saved results."""
+    """One seeded task. `id` is stable across runs and is the pytest id and the key of saved results.
+
+    `data` is what the scenario's checks need: a frozen dataclass the scenario declares (read it typed with
+    `data_as`), or a mapping for small scenarios.
+    """
 
     id: str
     scenario: str
@@ -23,7 +27,17 @@ class Task:
     seed: int
     tier: str
     prompt: str
-    data: Mapping[str, Any] = field(default_factory=dict)
+    data: Any = field(default_factory=dict)
+
+    def data_as(self, kind: type[T]) -> T:
+        """The task's data as the scenario's declared type.
+
+        Raises:
+            TypeError: The data is of another type (a task of another scenario).
+        """
+        if not isinstance(self.data, kind):
+            raise TypeError(f"task {self.id} carries {type(self.data).__name__}, not {kind.__name__}")
+        return self.data
 
 
 class Environment(Protocol):
@@ -44,27 +58,3 @@ Call = tuple[str, dict[str, Any]]
 
 Script = Callable[[Task], Generator["list[Call] | str", "list[ToolResult]", None]]
 """A scripted policy for one task: yields a turn (tool calls, or a final answer), receives its results."""
-
-
-class Scenario(ABC):
-    """A family of tasks with the tools offered, the system prompt, the checks and scripted policies."""
-
-    name: str
-    system_prompt: str
-    tools: Sequence[Mapping[str, Any]]  # OpenAI-style tool definitions, exactly what the model sees
-    checks: Sequence[Check]
-    max_turns: int = 12
-    threshold: float = 1.0
-    scripts: Mapping[str, Script] = {}
-
-    @abstractmethod
-    def tasks(self, split: str, count: int | None = None, start: int = 0) -> list[Task]:
-        """Tasks of a split: eval has a fixed set (all of it when count is None); train is unlimited."""
-
-    @abstractmethod
-    def environment(self, task: Task) -> Environment:
-        """A fresh, deterministic world for one rollout of `task`."""
-
-    def messages(self, task: Task) -> list[dict[str, Any]]:
-        """The conversation the policy starts from."""
-        return [{"role": "system", "content": self.system_prompt}, {"role": "user", "content": task.prompt}]

@@ -36,8 +36,9 @@ class AtlassianScenario(Scenario):
         self.tools = catalog.definitions(self.tool_names)
 
     @abstractmethod
-    def build(self, rng: random.Random, site: Site, tier: str) -> tuple[str, dict[str, Any]]:
-        """Prepare the site for a task (in place) and return (prompt, data the checks need)."""
+    def build(self, rng: random.Random, site: Site, tier: str) -> tuple[str, Any]:
+        """Prepare the site for a task (in place) and return (prompt, what the checks need: a frozen
+        dataclass the scenario declares)."""
 
     def tasks(self, split: str, count: int | None = None, start: int = 0) -> list[Task]:
         if split == "eval":
@@ -59,7 +60,7 @@ class AtlassianScenario(Scenario):
         return Task(f"{self.name}/{split}/{seed}", self.name, split, seed, tier, prompt, data)
 
     @lru_cache(maxsize=512)  # noqa: B019 - scenarios are module-level singletons
-    def _prepared(self, seed: int) -> tuple[str, dict[str, Any], Site]:
+    def _prepared(self, seed: int) -> tuple[str, Any, Site]:
         rng = random.Random(f"{self.name}:{seed}")
         site = generate(seed)
         prompt, data = self.build(rng, site, TIERS[seed % len(TIERS)])

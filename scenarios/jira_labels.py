@@ -3,100 +3,181 @@
 Tiers: easy — add one label to one issue; medium — add two and remove one on one issue; hard — find every
 issue of a project carrying a label (JQL), add one label to each and remove another.
 
-The trap is Jira's two ways to write labels: `update.labels` operations (`add`/`remove`) change the list in
-place, while `fields.labels` replaces it, dropping the labels the issue had unless they were read first.
+The trap is Jira's two ways to write labels: `update.labels` operations (`add`/`remove`/`set`) change the
+list in place, while `fields.labels` replaces it, dropping the labels the issue had unless they were read
+first. Every legitimate route scores 1.0: keys or ids, any read that shows the labels (getIssue, a JQL
+search asking for them), update verbs, `set`, or a full replacement after a read.
 
-Checks (weight, group) — what each verifies and why:
-- labels_as_requested (5, outcome): every target issue ends with exactly the expected labels; the result
-  is what the user asked for, however it was written.
-- only_targets_changed (1, outcome): something changed, and only the targets' labels: no collateral edits.
-- edits_name_requested_labels (2, arguments): the edit calls add only requested labels, remove only
-  requested ones, and a `fields.labels` replacement carries the whole expected list.
-- read_before_replace (1, process): an issue whose labels were replaced was read first (its labels known).
+Checks (weight, group) — what each verifies and why (the rules are in `scenarios.reading`):
+- labels_as_requested (5, outcome): every target issue ends with exactly the expected labels.
+- nothing_else_changed (1, outcome, gate 0.2): something changed, only the targets' labels changed, and
+  every successful write was a label edit of a target naming only requested labels (another issue, another
+  field, an unrequested label added then removed: all side effects).
+- edits_name_requested_labels (2, arguments): every target has an edit whose label operations together are
+  exactly the requested ones (or a replacement with the expected list); edits of other issues earn nothing.
+- edits_informed (1, process, gate 0.2): each edited issue was named by the prompt or answered by a read of
+  an earlier turn (the hard tier's keys come from a search), and an issue whose labels were replaced had its
+  labels shown by such a read.
 - no_invalid_call (1, process), no_duplicate_write (1, process): clean, non-repeating calls.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Generator
+from collections.abc import Generator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from pytest_rlvr import Task, ToolResult, Trace, check
 
 from .atlassian.generate import LABELS
 from .atlassian.site import Site
-from .base import AtlassianScenario, args, calls_to, made_calls, no_duplicate_write, no_invalid_call
+from .base import AtlassianScenario, no_duplicate_write, no_invalid_call
+from .reading import (
+    SIDE_EFFECT_CAP,
+    UNINFORMED_CAP,
+    Step,
+    get,
+    issue_informed,
+    issue_key,
+    issues_shown,
+    show,
+    steps,
+    writes,
+)
 
 EXTRA = ["triaged", "release-blocker", "docs", "hotfix", "sprint-42", "on-hold", "api", "design-review"]
 
 
-def _target_labels(trace: Trace, task: Task) -> dict[str, list[str]]:
-    return {k: trace.final_state.get("issues", {}).get(k, {}).get("labels") for k in task.data["expected"]}
+@dataclass(frozen=True)
+class LabelsTask:
+    """What the checks need: the project, the labels to add and remove, each target's expected labels."""
+
+    project: str  # key
+    add: tuple[str, ...]
+    remove: tuple[str, ...]
+    expected: Mapping[str, tuple[str, ...]]  # target issue key -> its labels afterwards, sorted
+    marker: str | None  # hard tier: the label that selects the targets
 
 
+def _data(task: Task) -> LabelsTask:
+    return task.data_as(LabelsTask)
+
+
+def label_ops(step: Step) -> list[tuple[str, Any]] | None:
+    """An editIssue call's label writes as (verb, value) pairs: update operations, and a `fields.labels`
+    replacement as ("replace", value); None when the call writes something other than labels."""
+    fields, update = step.arg("fields"), step.arg("update")
+    ops: list[tuple[str, Any]] = []
+    for name, part in (("fields", fields), ("update", update)):
+        if part is None:
+            continue
+        if not isinstance(part, dict) or set(part) - {"labels"}:
+            return None
+        if name == "fields" and "labels" in part:
+            ops.append(("replace", part["labels"]))
+        elif name == "update":
+            items = part.get("labels")
+            for op in items if isinstance(items, list) else [items]:
+                if not isinstance(op, dict) or len(op) != 1:
+                    return None
+                ops.extend(op.items())
+    return ops
+
+
+def _labels(value: Any) -> tuple[str, ...] | None:
+    """A list of label names, sorted and without repeats; None when it is not one."""
+    if not isinstance(value, list) or not all(isinstance(x, str) for x in value):
+        return None
+    return tuple(sorted(set(value)))
+
+
+def _requested(op: tuple[str, Any], data: LabelsTask, key: str) -> bool:
+    """Whether one label operation on target `key` is one the request asked for."""
+    verb, value = op
+    if verb == "add":
+        return value in data.add
+    if verb == "remove":
+        return value in data.remove
+    if verb in ("set", "replace"):
+        return _labels(value) == data.expected[key]
+    return False
+
+
+def _edits(trace: Trace, data: LabelsTask) -> dict[str, list[Step]]:
+    """The editIssue calls on each target issue."""
+    out: dict[str, list[Step]] = {key: [] for key in data.expected}
+    for step in steps(trace, "editIssue"):
+        key = issue_key(trace, step.arg("issueIdOrKey"))
+        if key in out:
+            out[key].append(step)
+    return out
+
+
+# -- checks ---------------------------------------------------------------------------------------------------
 @check("outcome", weight=5)
 def labels_as_requested(trace: Trace, task: Task) -> None:
-    labels = _target_labels(trace, task)
-    assert labels == task.data["expected"], f"labels are {labels}, expected {task.data['expected']}"
+    """Every target issue ends with exactly the labels the user asked for, however they were written."""
+    data = _data(task)
+    got = {k: tuple(sorted(get(trace.final_state, "issues", k, "labels") or [])) for k in data.expected}
+    assert got == dict(data.expected), f"labels are {got}, expected {dict(data.expected)}"
 
 
-@check("outcome", weight=1)
-def only_targets_changed(trace: Trace, task: Task) -> None:
-    changed = sorted(trace.state_diff)
-    allowed = {f"issues/{k}/labels" for k in task.data["expected"]}
-    assert changed, "nothing changed on the site"
-    assert set(changed) <= allowed, f"unexpected changes: {sorted(set(changed) - allowed)}"
+@check("outcome", weight=1, cap=SIDE_EFFECT_CAP)
+def nothing_else_changed(trace: Trace, task: Task) -> None:
+    """Only the requested labels of the target issues changed, and every write was one the task needed."""
+    data = _data(task)
+    assert trace.state_diff, "nothing changed on the site"
+    allowed = {f"issues/{k}/labels" for k in data.expected}
+    others = sorted(set(trace.state_diff) - allowed)
+    assert not others, f"changed beyond the request: {others}"
+    for step in writes(trace):
+        if not step.ok:
+            continue
+        key = issue_key(trace, step.arg("issueIdOrKey"))
+        assert step.op == "editIssue" and key in data.expected, \
+            f"call #{step.index} {step.op} on {show(step.arg('issueIdOrKey'))}: not a target of the request"
+        ops = label_ops(step)
+        assert ops is not None, f"call #{step.index} writes more than labels: {show(step.args)}"
+        wrong = [op for op in ops if not _requested(op, data, key)]
+        assert not wrong, f"call #{step.index} makes label changes on {key} nobody asked for: {show(wrong)}"
 
 
 @check("arguments", weight=2)
 def edits_name_requested_labels(trace: Trace, task: Task) -> None:
-    edits = calls_to(trace, "editIssue")
-    assert edits, "no editIssue call"
-    add, remove = set(task.data["add"]), set(task.data["remove"])
-    touched = [c for c, _ in edits if task.data["ids"].get(str(args(c).get("issueIdOrKey")),
-                                                           str(args(c).get("issueIdOrKey", "")).upper())
-               in task.data["expected"] and ("labels" in (args(c).get("fields") or {}) or
-                                             "labels" in (args(c).get("update") or {}))]
-    assert touched, "no editIssue call writes the labels of a target issue"
-    for call, _ in edits:
-        a = args(call)
-        raw = str(a.get("issueIdOrKey", ""))
-        key = task.data["ids"].get(raw, raw.upper())
-        ops = ((a.get("update") or {}).get("labels") or []) if isinstance(a.get("update"), dict) else []
-        for op in ops if isinstance(ops, list) else []:
-            verb, value = next(iter(op.items())) if isinstance(op, dict) and op else (None, None)
-            assert verb in ("add", "remove", "set"), f"unknown label operation {op!r}"
-            if verb == "add":
-                assert value in add, f"added label {value!r} was not requested"
-            elif verb == "remove":
-                assert value in remove, f"removed label {value!r} was not requested"
-            else:
-                assert sorted(value or []) == task.data["expected"].get(key), f"set {value!r} on {key}"
-        fields = a.get("fields") if isinstance(a.get("fields"), dict) else {}
-        if "labels" in fields:
-            expected = task.data["expected"].get(key)
-            assert sorted(fields["labels"] or []) == expected, f"fields.labels on {key} replaces the labels " \
-                                                               f"with {fields['labels']!r}, expected {expected!r}"
+    """Each target gets edit calls whose label operations are exactly the requested ones."""
+    data = _data(task)
+    for key, edits in _edits(trace, data).items():
+        assert edits, f"no editIssue call on {key}"
+        ops = [op for step in edits for op in label_ops(step) or []]
+        if any(verb in ("set", "replace") for verb, _ in ops):
+            assert all(_requested(op, data, key) for op in ops), \
+                f"{key}: label writes {show(ops)} are not a replacement with {list(data.expected[key])}"
+            continue
+        added = sorted({str(v) for verb, v in ops if verb == "add"})
+        removed = sorted({str(v) for verb, v in ops if verb == "remove"})
+        assert (added, removed) == (sorted(data.add), sorted(data.remove)), \
+            f"{key}: added {added} and removed {removed}; asked to add {list(data.add)}, remove {list(data.remove)}"
 
 
-@check("process", weight=1)
-def read_before_replace(trace: Trace, task: Task) -> None:
-    made_calls(trace)
-    assert calls_to(trace, "editIssue", ok=True), "no successful editIssue call"
-    seen: set[str] = set()
-    for call, result in trace.calls:
-        if result.ok and result.operation in ("getIssue", "searchAndReconsileIssuesUsingJql"):
-            issues = result.body.get("issues", [result.body]) if isinstance(result.body, dict) else []
-            seen |= {str(i.get(k)) for i in issues for k in ("key", "id") if "labels" in i.get("fields", {})}
-        if result.operation == "editIssue" and "labels" in (args(call).get("fields") or {}):
-            target = str(args(call).get("issueIdOrKey", ""))
-            assert target in seen or target.upper() in seen, f"replaced the labels of {target} without reading them"
+@check("process", weight=1, cap=UNINFORMED_CAP)
+def edits_informed(trace: Trace, task: Task) -> None:
+    """Each edited issue was named in the prompt or found by an earlier read, and labels were replaced only
+    after a read showed them."""
+    edits = steps(trace, "editIssue", ok=True)
+    assert edits, "no successful editIssue call"
+    for step in edits:
+        ref = step.arg("issueIdOrKey")
+        assert issue_informed(trace, step.turn, ref), \
+            f"call #{step.index} edits {show(ref)}, which no earlier answer or the prompt named"
+        key = issue_key(trace, ref)
+        replaces = any(verb in ("set", "replace") for verb, _ in label_ops(step) or [])
+        assert not replaces or "labels" in issues_shown(trace, step.turn).get(key or "", {}), \
+            f"call #{step.index} replaces the labels of {key} before any answer showed them"
 
 
-CHECKS = (labels_as_requested, only_targets_changed, edits_name_requested_labels, read_before_replace,
-          no_invalid_call,
-          no_duplicate_write)
+CHECKS = (labels_as_requested, nothing_else_changed, edits_name_requested_labels, edits_informed,
+          no_invalid_call, no_duplicate_write)
 
 
 class JiraLabels(AtlassianScenario):
@@ -105,7 +186,7 @@ class JiraLabels(AtlassianScenario):
     checks = CHECKS
     max_turns = 10
 
-    def build(self, rng: random.Random, site: Site, tier: str) -> tuple[str, dict[str, Any]]:
+    def build(self, rng: random.Random, site: Site, tier: str) -> tuple[str, LabelsTask]:
         project = rng.choice(list(site.projects.values()))
         issues = [i for i in site.issues.values() if i.project == project.id]
         new = rng.sample([x for x in EXTRA], 2)
@@ -131,46 +212,48 @@ class JiraLabels(AtlassianScenario):
             if remove:
                 asks.append(f"remove the label '{remove[0]}'")
             prompt = f"On issue {target.key}, {' and '.join(asks)}."
-        expected = {i.key: sorted((set(i.labels) | set(add)) - set(remove)) for i in targets}
-        data = {"project": project.key, "add": add, "remove": remove, "expected": expected,
-                "ids": {i.id: i.key for i in targets}, "marker": marker if tier == "hard" else None}
-        return prompt, data
+        expected = {i.key: tuple(sorted((set(i.labels) | set(add)) - set(remove))) for i in targets}
+        return prompt, LabelsTask(project.key, tuple(add), tuple(remove), expected,
+                                  marker if tier == "hard" else None)
 
     def __init__(self) -> None:
         super().__init__()
         self.scripts = {"oracle": oracle, "naive": naive, "spam": spam}
 
 
-def _ops(task: Task) -> list[dict[str, str]]:
-    return [{"add": x} for x in task.data["add"]] + [{"remove": x} for x in task.data["remove"]]
+def ops(data: LabelsTask) -> list[dict[str, str]]:
+    """The requested label operations as `update.labels` verbs."""
+    return [{"add": x} for x in data.add] + [{"remove": x} for x in data.remove]
 
 
 def oracle(task: Task) -> Generator[Any, list[ToolResult], None]:
-    if task.data["marker"]:
-        jql = f"project = {task.data['project']} AND labels = {task.data['marker']}"
+    data = _data(task)
+    if data.marker:
+        jql = f"project = {data.project} AND labels = {data.marker}"
         (found,) = yield [("searchAndReconsileIssuesUsingJql", {"jql": jql, "fields": ["labels"]})]
         keys = [i["key"] for i in found.body["issues"]]
     else:
-        keys = list(task.data["expected"])
+        keys = list(data.expected)
         yield [("getIssue", {"issueIdOrKey": keys[0], "fields": ["labels"]})]
-    yield [("editIssue", {"issueIdOrKey": k, "update": {"labels": _ops(task)}}) for k in keys]
+    yield [("editIssue", {"issueIdOrKey": k, "update": {"labels": ops(data)}}) for k in keys]
     yield f"Updated the labels of {', '.join(keys)}."
 
 
 def naive(task: Task) -> Generator[Any, list[ToolResult], None]:
     """Writes the requested labels over the old ones, on the issues it can name without reading."""
-    key = next(iter(task.data["expected"]))
-    yield [("editIssue", {"issueIdOrKey": key, "fields": {"labels": task.data["add"]}})]
+    data = _data(task)
+    yield [("editIssue", {"issueIdOrKey": next(iter(data.expected)), "fields": {"labels": list(data.add)}})]
     yield "Done."
 
 
 def spam(task: Task) -> Generator[Any, list[ToolResult], None]:
-    key = next(iter(task.data["expected"]))
+    data = _data(task)
+    key = next(iter(data.expected))
     for _ in range(3):
-        yield [("searchAndReconsileIssuesUsingJql", {"jql": f"project = {task.data['project']}"}),
+        yield [("searchAndReconsileIssuesUsingJql", {"jql": f"project = {data.project}"}),
                ("getIssue", {"issueIdOrKey": key}),
-               ("editIssue", {"issueIdOrKey": key, "fields": {"labels": task.data["add"]}}),
-               ("editIssue", {"issueIdOrKey": key, "update": {"labels": [{"add": x} for x in task.data["add"]]}})]
+               ("editIssue", {"issueIdOrKey": key, "fields": {"labels": list(data.add)}}),
+               ("editIssue", {"issueIdOrKey": key, "update": {"labels": [{"add": x} for x in data.add]}})]
     yield "Done."
 
 

@@ -1,8 +1,9 @@
-"""Score scripted policies on a scenario's tasks without pytest: the meta-tests and `python -m scenarios`.
+"""Score scripted policies on a scenario's eval tasks without pytest: the meta-tests and the README's table.
 
     python -m scenarios.scoring [scenario ...]
 
-prints, per scenario, the mean reward of oracle, noop, naive, spam and random on the eval split.
+prints, per scenario, the mean reward (and its lowest and highest) of the shipped scripted policies
+(oracle, noop, naive, spam, random) and of every red-team probe (`scenarios.redteam`), on the eval split.
 """
 
 from __future__ import annotations
@@ -11,32 +12,43 @@ import asyncio
 import sys
 from statistics import mean
 
-from pytest_rlvr import Sampling, Scenario, Task, score
+from pytest_rlvr import Reward, Sampling, Scenario, Script, Task, Trace, score
 from pytest_rlvr.rollout import rollout
-from pytest_rlvr.scripted import make_scripted
+from pytest_rlvr.scripted import ScriptPolicy, make_scripted
+
+from .redteam import probes
 
 POLICIES = ("oracle", "noop", "naive", "spam", "random")
 
 
-def play(scenario: Scenario, task: Task, policy_name: str, seed: int = 0):
-    """One scripted rollout of `task` and its reward."""
-    policy = make_scripted(policy_name, {scenario.name: scenario})
-    assert policy is not None, policy_name
+def play(scenario: Scenario, task: Task, policy: str | Script, seed: int = 0) -> tuple[Trace, Reward]:
+    """One scripted rollout of `task` by a named scripted policy or a script, and its reward."""
+    if isinstance(policy, str):
+        player = make_scripted(policy, {scenario.name: scenario})
+        assert player is not None, policy
+    else:
+        player = ScriptPolicy(policy.__name__, {scenario.name: scenario}, policy)
 
     async def ask(request):
-        (turn,) = await policy.generate([request])
+        (turn,) = await player.generate([request])
         return turn
 
-    trace = asyncio.run(rollout(scenario, task, ask, sampling=Sampling(seed=seed), policy_info=policy.info))
+    trace = asyncio.run(rollout(scenario, task, ask, sampling=Sampling(seed=seed), policy_info=player.info))
     return trace, score(scenario.checks, trace, task)
 
 
-def table(scenarios: list[Scenario]) -> dict[str, dict[str, float]]:
-    out: dict[str, dict[str, float]] = {}
+def scores(scenario: Scenario, policy: str | Script) -> list[float]:
+    """The policy's reward on every eval task (the i-th task sampled with seed i)."""
+    return [play(scenario, t, policy, seed=i)[1].score for i, t in enumerate(scenario.tasks("eval"))]
+
+
+def table(scenarios: list[Scenario]) -> dict[str, dict[str, list[float]]]:
+    """Per scenario, every policy's rewards on the eval tasks: the shipped ones, then the red team's."""
+    out: dict[str, dict[str, list[float]]] = {}
     for scenario in scenarios:
-        tasks = scenario.tasks("eval")
-        out[scenario.name] = {p: mean(play(scenario, t, p, seed=i)[1].score for i, t in enumerate(tasks))
-                              for p in POLICIES}
+        row = {p: scores(scenario, p) for p in POLICIES}
+        row.update({f"{p.kind}:{p.name}": scores(scenario, p.script) for p in probes(scenario.name)})
+        out[scenario.name] = row
     return out
 
 
@@ -46,8 +58,18 @@ def _all() -> dict[str, Scenario]:
     return SCENARIOS
 
 
-if __name__ == "__main__":
-    chosen = [_all()[n] for n in sys.argv[1:]] or list(_all().values())
-    for name, row in table(chosen).items():
-        print(f"{name:28s} " + "  ".join(f"{p}={v:.3f}" for p, v in row.items()))
+def main(names: list[str]) -> None:
+    chosen = [_all()[n] for n in names] or list(_all().values())
+    for scenario in chosen:
+        kinds = {p.name: p for p in probes(scenario.name)}
+        print(f"{scenario.name}  (mean, lowest and highest reward over {len(scenario.tasks('eval'))} eval tasks)")
+        for name, rewards in table([scenario])[scenario.name].items():
+            kind, _, probe = name.rpartition(":")
+            what = kind or "shipped"
+            if kind == "adversarial":
+                what = f"{kind}, {kinds[probe].attack}, bound {kinds[probe].bound:g}"
+            print(f"  {probe:34s} {mean(rewards):.3f}  [{min(rewards):.3f}, {max(rewards):.3f}]  {what}")
 
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -137,7 +137,7 @@ class ToyScenario(Scenario):
         self.name = name
         self.count = count
 
-    def task(self, split: str, seed: int) -> Task:
+    def task(self, seed: int, split: str) -> Task:
         name = NAMES[seed % len(NAMES)]
         label = LABELS[seed % len(LABELS)]
         item_id = f"item-{seed * 10 + NAMES.index(name)}"
@@ -153,7 +153,7 @@ class ToyScenario(Scenario):
         total = self.count if count is None else count
         if split == "eval":
             total = min(total, self.count - start)
-        return [self.task(split, base + start + i) for i in range(max(total, 0))]
+        return [self.task(base + start + i, split) for i in range(max(total, 0))]
 
     def environment(self, task: Task) -> ToyWorld:
         return ToyWorld(task)
