@@ -1,14 +1,18 @@
 """Score scripted policies on a scenario's eval tasks without pytest: the meta-tests and the README's table.
 
     python -m scenarios.scoring [scenario ...]
+    python -m scenarios.scoring --golden tests/golden/check-outcomes.json
 
-prints, per scenario, the mean reward (and its lowest and highest) of the shipped scripted policies
-(oracle, noop, naive, spam, random) and of every red-team probe (`scenarios.redteam`), on the eval split.
+The first prints, per scenario, the mean reward (and its lowest and highest) of the shipped scripted
+policies (oracle, noop, naive, spam, random) and of every red-team probe (`scenarios.redteam`), on the eval
+split. The second records every check outcome of the shipped policies on every eval task: the golden file
+that tests/test_golden.py holds the checks to, so that a change in what a check pays shows as a diff.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
 from statistics import mean
 
@@ -52,6 +56,20 @@ def table(scenarios: list[Scenario]) -> dict[str, dict[str, list[float]]]:
     return out
 
 
+def outcomes(scenarios: list[Scenario]) -> dict[str, dict[str, dict[str, dict]]]:
+    """Every shipped policy's score and failed checks on every eval task, per scenario."""
+    out: dict[str, dict[str, dict[str, dict]]] = {}
+    for scenario in scenarios:
+        out[scenario.name] = {}
+        for policy in POLICIES:
+            rows = {}
+            for i, task in enumerate(scenario.tasks("eval")):
+                reward = play(scenario, task, policy, seed=i)[1]
+                rows[task.id] = {"score": round(reward.score, 4), "failed": sorted(o.name for o in reward.failures)}
+            out[scenario.name][policy] = rows
+    return out
+
+
 def _all() -> dict[str, Scenario]:
     from . import SCENARIOS
 
@@ -72,4 +90,9 @@ def main(names: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    if sys.argv[1:2] == ["--golden"] and len(sys.argv) == 3:
+        with open(sys.argv[2], "w") as file:
+            json.dump(outcomes(list(_all().values())), file, indent=1, sort_keys=True)
+            file.write("\n")
+    else:
+        main(sys.argv[1:])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from importlib.metadata import EntryPoint
 
 import pytest
@@ -58,6 +59,44 @@ def test_score_is_the_weighted_share_of_checks_that_held():
     assert reward.failures[0].message.startswith("the final answer is wrong")
     assert reward.by_group() == {"arguments": 0.0, "process": 0.0, "outcome": 0.75}
     assert "FAILED [process w=1] fails: the final answer is wrong" in reward.explain()
+
+
+@check("outcome", weight=1, cap=0.2)
+def gate(trace, task):
+    """Nothing else changed. A side effect costs more than one weight among many."""
+    assert not trace.state_diff, "something else changed"
+
+
+def test_a_failed_gate_caps_the_whole_score_and_the_groups_follow():
+    clean = score([holds, gate], trace_of(), TASK)
+    assert clean.score == 1.0
+    capped = score([holds, gate], trace_of(diff={"x": {}}), TASK)
+    assert capped.score == pytest.approx(0.2)
+    assert sum(capped.by_group().values()) == pytest.approx(0.2)
+    assert capped.by_group()["outcome"] == pytest.approx(0.2)
+    text = capped.explain()
+    assert "FAILED [outcome w=1, caps the reward at 0.2] gate: something else changed" in text
+    assert "why: Nothing else changed." in text  # the docstring's first sentence says why
+    low = score([fails, gate], trace_of(diff={"x": {}}), TASK)
+    assert low.score == 0.0, "a cap never raises a score"
+
+
+def test_a_gate_changes_the_checks_version():
+    plain = check("outcome", weight=1)(gate.fn)
+    assert checks_version([plain]) != checks_version([gate])
+    with pytest.raises(ValueError, match="cap"):
+        check("outcome", cap=1.0)
+
+
+def test_typed_task_data():
+    @dataclass(frozen=True)
+    class Data:
+        key: str
+
+    task = Task("t", "s", "eval", 1, "easy", "p", Data("A-1"))
+    assert task.data_as(Data).key == "A-1"
+    with pytest.raises(TypeError, match="t-1 carries dict, not Data"):
+        TASK.data_as(Data)
 
 
 def test_a_check_that_raises_is_a_check_bug_not_a_zero():

@@ -29,7 +29,7 @@ def test_environment_tools_answer_like_the_world_and_reset_rebuilds():
     env = environment_class(scenario)()
     task = scenario.tasks("train", count=1)[0]
     env.reset(seed=task.seed, split="train")
-    key = next(iter(task.data["expected"]))
+    key = next(iter(task.data.expected))
     out = json.loads(env.getIssue(issueIdOrKey=key, fields=["labels"]))
     assert out["status"] == 200 and out["body"]["key"] == key
     env.editIssue(issueIdOrKey=key, update={"labels": [{"add": "zzz"}]})
