@@ -5,50 +5,79 @@ always require a priority, Stories a description, Sub-tasks a parent, and other 
 there), so a policy that does not read the create metadata gets errors it must then recover from. The
 values are nested references: the project by id or key, the issue type by id or name, the priority by id
 or name, the description as an Atlassian Document (a plain string is rejected), the assignee by accountId
-(found with a user search: a display name is not accepted), the parent by id or key. Every legitimate
-variation is accepted: any of those reference forms, `fields` or `update` operations (`set`, and `add`
-for labels), any valid document whose text carries the requested description.
+(found with a user search: a display name is not accepted), the parent by id or key.
 
 Tiers: easy — project by key, issue type, summary, description (and whatever else the screen requires);
-medium — also a priority and two labels, and the project is named, not keyed (it must be looked up);
-hard — as medium, plus an assignee named by display name (user search), a Sub-task of a named parent issue,
-or both.
+medium — also a priority and two labels, and the project is named, not keyed (its key comes from a project
+search); hard — as medium, plus an assignee named by display name (user search), a Sub-task of a named
+parent issue, or both.
 
-Checks (weight, group) — what each verifies and why:
+Every legitimate route scores 1.0: any of those reference forms, `fields` or `update` operations (`set`, and
+`add` for labels), labels in any order, a description split over several paragraphs, headings or lists.
+The summary and the description must *equal* the requested ones: text with whitespace collapsed, an ADF
+document's blocks joined by a space. The description must be a document of text alone: a mention, a link,
+a card or a text attribute would carry text the comparison does not see.
+
+Checks (weight, group) — what each verifies and why (the rules are in `scenarios.reading`):
 - issue_created_as_requested (5, outcome): exactly one new issue, in the requested project with the
-  requested type, summary and description text, and nothing else on the site changed; the result is what
-  the user asked for, however it was written.
+  requested type, with exactly the requested summary and description.
 - fields_as_requested (2, outcome): that issue's priority (the requested one, else the screen's default),
-  labels, assignee, parent, reporter, due date, status and comments are as requested or left at their
-  defaults: nested fields are where policies go wrong.
-- create_names_project_and_type (1, arguments): the createIssue call references the right project (id or
-  key) and issue type (id or name).
-- create_carries_content (1, arguments): the call's summary is the requested one and its description is
-  a document carrying the requested text.
+  labels, assignee, parent, reporter, due date, status, resolution and comments are as requested or left at
+  their defaults: nested fields are where policies go wrong.
+- nothing_else_changed (1, outcome, gate 0.2): one issue was created, of the requested project and type
+  (another one, in another project or of another type, is a stray issue nobody can delete here), nothing
+  else changed, one create succeeded, no create (even a rejected one) aimed at another project, and no field
+  of the issue holds a value that is neither requested nor the default (an extra label, a due date, a
+  comment, someone else assigned).
+- create_names_project_and_type (1, arguments): the create references the requested project (id or key)
+  and issue type (id or name).
+- create_carries_content (1, arguments, gate 0.3): its summary equals the requested one and its
+  description is a document whose text equals the requested one; pasting the request is not content.
 - create_sets_requested_fields (1, arguments): priority, labels, assignee (accountId) and parent (id or
   key) are set as requested, and no other field is set to anything but its default.
-  The arguments checks judge the one successful createIssue call (or, when none succeeded, the last
-  attempt); creating several issues fails them, since one was asked for.
-- lookups_before_create (2, process): the first successful create came after (in a later turn than) the
-  answer of a create-metadata read for the requested project and issue type (the required fields were looked up,
-  as the system prompt asks) and, when an assignee is named, after a user search that returned that user
-  (the accountId was found, not invented).
+  The arguments checks judge the one successful createIssue call, and only when it made the requested
+  issue (a create in another project or of another type earns nothing; several creates fail them).
+- create_informed (1, process, gate 0.2): every reference a successful create uses (project key or id,
+  issue type, priority, assignee and reporter accountId, parent key or id) was in the prompt or in a result
+  of an earlier turn, shown as that entity (an id beside its key or name: ids of projects, types and issues
+  overlap); a project key only counts from the prompt when written as Jira spells it (case-sensitive).
+- lookups_before_create (2, process): the create of the requested issue came in a later turn than a
+  create-metadata read (getCreateIssueMetaIssueTypeId) of the requested project and type, as the system
+  prompt asks.
 - no_invalid_call (1, process), no_duplicate_write (1, process): clean, non-repeating calls.
 """
 
 from __future__ import annotations
 
-import json
 import random
-from collections.abc import Generator
+import re
+from collections.abc import Generator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from pytest_rlvr import Task, ToolCall, ToolResult, Trace, check
+from pytest_rlvr import Task, ToolResult, Trace, check
 
-from .atlassian.documents import adf_paragraphs, adf_text
+from .atlassian.documents import adf_paragraphs
 from .atlassian.generate import ISSUE_TYPES, LABELS, PRIORITIES, PROBLEMS, SUBJECTS, WORK
 from .atlassian.site import Site
-from .base import AtlassianScenario, args, judged_write, made_calls, no_duplicate_write, no_invalid_call
+from .base import AtlassianScenario, no_duplicate_write, no_invalid_call
+from .reading import (
+    CONTENT_CAP,
+    SIDE_EFFECT_CAP,
+    UNINFORMED_CAP,
+    Step,
+    created,
+    get,
+    informed,
+    issue_informed,
+    issue_key,
+    norm,
+    prompt,
+    scalar,
+    show,
+    steps,
+    writes,
+)
 
 TYPE_IDS = {t[0] for t in ISSUE_TYPES}
 EXTRA_LABELS = ["triaged", "release-blocker", "docs", "hotfix", "sprint-42", "on-hold", "api", "design-review"]
@@ -59,54 +88,93 @@ GOALS = ["so that support can answer tickets without paging engineering",
          "so that on-call engineers can act within five minutes",
          "so that the migration can finish before the freeze"]
 HARD_VARIANTS = ("assignee", "subtask", "both")
+PLAIN_NODES = {"doc", "paragraph", "text", "hardBreak", "heading", "bulletList", "orderedList", "listItem", "codeBlock",
+               "blockquote"}
+PLAIN_MARKS = ("strong", "em", "underline", "strike", "code")  # a tuple: a mark's type may be unhashable
+BLOCKS = PLAIN_NODES - {"doc", "text", "hardBreak"}
+KEYS = {kind: {"type", "content", "attrs", "marks"} | ({"text"} if kind == "text" else set())
+        | ({"version"} if kind == "doc" else set()) for kind in PLAIN_NODES}
+SET_BY_CREATE = ("project", "issuetype", "summary", "description", "priority", "labels", "assignee", "parent",
+                 "reporter")
 
 
-def _norm(text: Any) -> str:
-    return " ".join(str(text).split())
+@dataclass(frozen=True)
+class CreateTask:
+    """What the checks need: the requested issue, and what each of its fields is afterwards or by default."""
+
+    project_id: str
+    project_key: str
+    project_name: str
+    by_name: bool  # the prompt names the project instead of giving its key
+    type_id: str
+    type_name: str
+    summary: str  # whitespace collapsed
+    description: str  # whitespace collapsed
+    priority: str | None  # requested priority id
+    labels: tuple[str, ...]  # sorted
+    assignee: str | None  # accountId
+    assignee_name: str | None
+    parent_id: str | None
+    parent_key: str | None
+    expected: Mapping[str, Any]  # field -> the new issue's value (labels sorted, comments counted)
+    defaults: Mapping[str, Any]  # field -> its value when the create does not set it
 
 
-def _show(value: Any, limit: int = 200) -> str:
-    """A value from a call for a message: canonical JSON, so that a trace read back scores the same."""
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)[:limit]
-
-
-def _text_of(document: Any) -> str:
-    return _norm(adf_text(document)) if isinstance(document, dict) else ""
+def _data(task: Task) -> CreateTask:
+    return task.data_as(CreateTask)
 
 
 # -- reading the trace ----------------------------------------------------------------------------------------
-def _turn_calls(trace: Trace) -> list[tuple[int, ToolCall, ToolResult]]:
-    """Every call with the index of the turn that made it: a read informs only writes of later turns."""
-    return [(n, c, r) for n, turn in enumerate(trace.turns) for c, r in zip(turn.tool_calls, turn.results,
-                                                                            strict=True)]
+def _document_text(doc: Any) -> str | None:
+    """The text of an ADF document, whitespace collapsed and blocks joined by a space; None when it is not a
+    document of text alone (a node or mark outside the plain ones, or a text-valued attribute, carries text
+    the comparison would not see)."""
+    if get(doc, "type") != "doc":
+        return None
+    out: list[str] = []
+    stack: list[Any] = [doc]
+    while stack:
+        node = stack.pop()
+        if node is _BREAK:
+            out.append("\n")
+            continue
+        kind = get(node, "type")
+        if not isinstance(kind, str) or kind not in PLAIN_NODES or set(node) - KEYS[kind]:
+            return None
+        attrs, marks = node.get("attrs", {}), node.get("marks", [])
+        if not isinstance(attrs, dict) or any(not isinstance(v, int) for v in attrs.values()):
+            return None
+        if not isinstance(marks, list) or not all(
+                isinstance(m, dict) and set(m) == {"type"} and m["type"] in PLAIN_MARKS for m in marks):
+            return None
+        if kind == "text":
+            if not isinstance(node.get("text"), str):
+                return None
+            out.append(node["text"])
+        elif kind == "hardBreak":
+            out.append("\n")
+        content = node.get("content", [])
+        if not isinstance(content, list):
+            return None
+        if kind in BLOCKS:
+            stack.append(_BREAK)
+        stack.extend(reversed(content))
+    return norm("".join(out))
 
 
-def _new_issue_keys(trace: Trace) -> list[str]:
-    return [path.split("/", 1)[1] for path, change in trace.state_diff.items()
-            if path.startswith("issues/") and path.count("/") == 1 and change.get("before") is None]
+_BREAK = object()
 
 
-def _new_issue(trace: Trace) -> dict[str, Any]:
-    """The one issue created; fails the check when there is none or several."""
-    keys = sorted(_new_issue_keys(trace))
-    assert keys, "no issue was created"
-    assert len(keys) == 1, f"{len(keys)} issues were created ({', '.join(keys)}); the request was for one"
-    return trace.final_state["issues"][keys[0]]
-
-
-
-
-def _field_values(call_args: dict[str, Any]) -> dict[str, Any]:
+def _field_values(step: Step) -> dict[str, Any]:
     """The values a createIssue call gives each field, from `fields` and from `update` operations."""
-    fields = call_args.get("fields") if isinstance(call_args.get("fields"), dict) else {}
-    out = dict(fields)
-    update = call_args.get("update") if isinstance(call_args.get("update"), dict) else {}
-    for name, ops in update.items():
+    fields, update = step.arg("fields"), step.arg("update")
+    out = dict(fields) if isinstance(fields, dict) else {}
+    for name, ops in (update.items() if isinstance(update, dict) else []):
         for op in ops if isinstance(ops, list) else [ops]:
             if not isinstance(op, dict) or len(op) != 1:
                 out[name] = op
                 continue
-            verb, value = next(iter(op.items()))
+            ((verb, value),) = op.items()
             if name == "labels" and verb in ("add", "remove"):
                 current = out.get("labels") if isinstance(out.get("labels"), list) else []
                 out["labels"] = [*current, value] if verb == "add" else [x for x in current if x != value]
@@ -117,136 +185,278 @@ def _field_values(call_args: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _refers(value: Any, wanted_id: str, wanted_name: str, known_ids: set[str]) -> bool:
-    """A reference object ({"id": ...} or {"name": ...}) that the API resolves to wanted_id (an id it knows
-    wins over the name, as in Jira)."""
-    if not isinstance(value, dict):
-        return False
-    if "id" in value and str(value["id"]) in known_ids | {wanted_id}:
-        return str(value["id"]) == wanted_id
-    return "name" in value and str(value["name"]).lower() == wanted_name.lower()
+def _made(trace: Trace, step: Step) -> dict[str, Any]:
+    """The issue a successful createIssue call made (its fields in the final state), or {}."""
+    issue = get(trace.final_state, "issues", get(step.result.body, "key"))
+    return issue if isinstance(issue, dict) else {}
 
 
-def _project_ok(value: Any, data: dict[str, Any]) -> bool:
-    raw = value.get("id", value.get("key")) if isinstance(value, dict) else None
-    return str(raw) in (data["id"], data["key"]) if isinstance(raw, str | int) else False
+def _is_target(issue: Any, data: CreateTask) -> bool:
+    return get(issue, "project") == data.project_id and get(issue, "issuetype") == data.type_id
 
 
-def _parent_ok(value: Any, data: dict[str, Any]) -> bool:
-    raw = value.get("key", value.get("id")) if isinstance(value, dict) else None
-    return isinstance(raw, str | int) and (str(raw) == data["id"] or str(raw).upper() == data["key"])
+def _the_create(trace: Trace, data: CreateTask) -> tuple[Step, dict[str, Any]]:
+    """The one successful createIssue call, when it made the requested issue (credit follows the target)."""
+    done = steps(trace, "createIssue", ok=True)
+    assert done, "no successful createIssue call"
+    assert len(done) == 1, f"{len(done)} createIssue calls succeeded; the request was for one issue"
+    issue = _made(trace, done[0])
+    assert _is_target(issue, data), \
+        f"call #{done[0].index} created {get(issue, 'key')} in project {get(issue, 'project')} as type " \
+        f"{get(issue, 'issuetype')}; asked for type {data.type_name} in {data.project_key} ({data.project_id})"
+    return done[0], _field_values(done[0])
 
 
-def _assignee_of(value: Any) -> Any:
-    return value.get("accountId", value.get("id")) if isinstance(value, dict) else value
+def _ref(value: Any, ids: Any) -> tuple[str, str | None]:
+    """Which part of a reference object the API resolves, as Jira does: ("id", text) when its id is one of
+    `ids`, else ("name", text or None)."""
+    ident = scalar(get(value, "id"))
+    if isinstance(ids, Mapping | set) and ident in ids:
+        return "id", ident
+    return "name", scalar(get(value, "name"))
+
+
+def _refers(value: Any, wanted_id: str, wanted_name: str, ids: Any) -> bool:
+    """A reference object ({"id": ...} or {"name": ...}) the API resolves to `wanted_id`."""
+    part, text = _ref(value, ids)
+    return text == wanted_id if part == "id" else (text or "").lower() == wanted_name.lower()
+
+
+def _project_ref(value: Any) -> str | None:
+    """The id or key a project reference gives (its id wins, as in Jira)."""
+    return scalar(get(value, "id")) if get(value, "id") is not None else scalar(get(value, "key"))
+
+
+def _parent_ref(value: Any) -> str | None:
+    return scalar(get(value, "key")) if get(value, "key") is not None else scalar(get(value, "id"))
+
+
+def _account(value: Any) -> Any:
+    """The accountId a user reference gives ({"accountId": ...} or {"id": ...}), or the value itself."""
+    if isinstance(value, dict):
+        return value.get("accountId", value.get("id"))
+    return value
+
+
+def _seen(trace: Trace, turn: int, **pairs: str) -> bool:
+    """Whether a result of a turn before `turn` holds an object with all these values (an id shown beside
+    its key or name is that entity's id, not a number that happens to be equal)."""
+    for t in trace.turns[:turn]:
+        for result in t.results:
+            stack = [result.body] if result.ok else []
+            while stack:
+                node = stack.pop()
+                if isinstance(node, dict):
+                    if all(scalar(node.get(k)) == v for k, v in pairs.items()):
+                        return True
+                    stack.extend(node.values())
+                elif isinstance(node, list):
+                    stack.extend(node)
+    return False
+
+
+def _project_of(trace: Trace, step: Step) -> str | None:
+    """The id of the existing project a create names (accepted or rejected), or None."""
+    ref = _project_ref(step.arg("fields", "project"))
+    projects = get(trace.final_state, "projects")
+    if ref is None or not isinstance(projects, dict):
+        return None
+    if isinstance(projects.get(ref), dict):
+        return ref
+    return next((pid for pid, p in projects.items() if get(p, "key") == ref), None)
+
+
+def _uninformed(trace: Trace, step: Step) -> list[str]:
+    """The references a successful createIssue call used that neither the prompt nor an earlier answer gave."""
+    state, turn, fields = trace.final_state, step.turn, _field_values(step)
+    out = []
+    ref = _project_ref(step.arg("fields", "project"))
+    project = get(state, "projects", _project_of(trace, step) or "")
+    pid, pkey = get(project, "id"), get(project, "key")
+    in_prompt = ref is not None and ref == pkey and re.search(rf"(?<![\w-]){re.escape(ref)}(?![\w-])", prompt(trace))
+    if not (in_prompt or (pid and pkey and _seen(trace, turn, id=pid, key=pkey))):
+        out.append(f"project {ref}")
+    names = {k: get(v, "name") for k, v in (get(state, "issue_types") or {}).items()}
+    for field, table in (("issuetype", names), ("priority", get(state, "priorities") or {})):
+        value = get(step.args, "fields", "issuetype") if field == "issuetype" else fields.get(field)
+        if value is None:
+            continue
+        part, text = _ref(value, table)
+        ok = _seen(trace, turn, id=text, name=table[text]) if part == "id" else informed(trace, turn, text)
+        if not ok:
+            out.append(f"{field} {part} {text}")
+    for field in ("assignee", "reporter"):
+        account = scalar(_account(fields.get(field)))
+        if account and not _seen(trace, turn, accountId=account):
+            out.append(f"{field} {account}")
+    if fields.get("parent") is not None:
+        ref, key = _parent_ref(fields["parent"]), issue_key(trace, _parent_ref(fields["parent"]))
+        shown = issue_informed(trace, turn, ref) if (ref or "").upper() == key else \
+            bool(ref and key and _seen(trace, turn, id=ref, key=key))
+        if not shown:
+            out.append(f"parent {ref}")
+    return out
+
+
+def _issue_fields(issue: dict[str, Any]) -> dict[str, Any]:
+    """The judged fields of an issue in the final state, in the shape of `CreateTask.expected`."""
+    labels = get(issue, "labels")
+    return {"priority": get(issue, "priority"), "assignee": get(issue, "assignee"), "parent": get(issue, "parent"),
+            "reporter": get(issue, "reporter"), "duedate": get(issue, "duedate"), "status": get(issue, "status"),
+            "resolution": get(issue, "resolution"),
+            "labels": tuple(sorted(x for x in labels if isinstance(x, str))) if isinstance(labels, list) else (),
+            "comments": len(get(issue, "comments") or [])}
+
+
+def _new_issue(trace: Trace) -> dict[str, Any]:
+    """The one issue created; fails the check when there is none or several."""
+    keys = created(trace, "issues")
+    assert keys, "no issue was created"
+    assert len(keys) == 1, f"{len(keys)} issues were created ({', '.join(keys)}); the request was for one"
+    issue = get(trace.final_state, "issues", keys[0])
+    return issue if isinstance(issue, dict) else {}
 
 
 # -- checks ---------------------------------------------------------------------------------------------------
 @check("outcome", weight=5)
 def issue_created_as_requested(trace: Trace, task: Task) -> None:
+    """One new issue, in the requested project with the requested type, with exactly the requested summary
+    and description, however the call wrote them."""
+    data = _data(task)
     issue = _new_issue(trace)
-    d = task.data
-    others = sorted(p for p in trace.state_diff if p != f"issues/{issue['key']}")
-    assert not others, f"other things changed: {others}"
-    assert issue["project"] == d["project"]["id"], f"created in project {issue['project']}, expected " \
-                                                   f"{d['project']['key']} ({d['project']['id']})"
-    assert issue["issuetype"] == d["issuetype"]["id"], f"issue type {issue['issuetype']}, expected " \
-                                                       f"{d['issuetype']['name']} ({d['issuetype']['id']})"
-    assert _norm(issue["summary"]) == d["summary"], f"summary {issue['summary']!r}, expected {d['summary']!r}"
-    text = _text_of(issue.get("description"))
-    assert d["description"] in text, f"the description reads {text!r}; it should carry {d['description']!r}"
+    assert _is_target(issue, data), \
+        f"{issue.get('key')} is in project {issue.get('project')} with type {issue.get('issuetype')}; expected " \
+        f"{data.project_key} ({data.project_id}) and {data.type_name} ({data.type_id})"
+    assert norm(issue.get("summary")) == data.summary, f"summary {show(issue.get('summary'))}, expected " \
+                                                       f"{data.summary!r}"
+    text = _document_text(issue.get("description"))
+    assert text == data.description, \
+        f"the description {show(issue.get('description'), 160)} " \
+        f"{'reads ' + repr(text) if text is not None else 'is not a document of text alone'}; " \
+        f"expected {data.description!r}"
 
 
 @check("outcome", weight=2)
 def fields_as_requested(trace: Trace, task: Task) -> None:
+    """The new issue's nested fields are the requested ones, or their defaults where nothing was asked."""
+    data = _data(task)
     issue = _new_issue(trace)
-    want = task.data["expected"]
-    got = {k: sorted(issue.get(k) or []) if k == "labels" else issue.get(k) for k in want}
-    got["comments"] = len(issue.get("comments") or [])
-    wrong = {k: {"got": got[k], "expected": v} for k, v in want.items() if got[k] != v}
-    assert not wrong, f"fields of {issue['key']} differ from the request: {wrong}"
+    got = _issue_fields(issue)
+    wrong = {k: {"got": got[k], "expected": v} for k, v in data.expected.items() if got[k] != v}
+    assert not wrong, f"fields of {issue.get('key')} differ from the request: {show(wrong, 400)}"
+
+
+@check("outcome", weight=1, cap=SIDE_EFFECT_CAP)
+def nothing_else_changed(trace: Trace, task: Task) -> None:
+    """Only the requested issue was created, by one write, no create aimed at another project, and none of
+    the issue's fields holds a value nobody asked for: anything else is a side effect."""
+    data = _data(task)
+    keys = created(trace, "issues")
+    assert keys, "no issue was created"
+    assert len(keys) == 1, f"{len(keys)} issues were created ({', '.join(keys)}); one was asked for"
+    others = sorted(set(trace.state_diff) - {f"issues/{keys[0]}"})
+    assert not others, f"changed beyond the new issue: {others}"
+    issue = get(trace.final_state, "issues", keys[0])
+    assert _is_target(issue, data), \
+        f"{keys[0]} is a stray issue: project {get(issue, 'project')}, type {get(issue, 'issuetype')}; asked " \
+        f"for type {data.type_name} in {data.project_key}"
+    done = [s.index for s in writes(trace) if s.ok]
+    assert len(done) == 1, f"{len(done)} successful writes (calls {done}); one create was needed"
+    aimed = [s.index for s in writes(trace) if _project_of(trace, s) not in (None, data.project_id)]
+    assert not aimed, f"calls {aimed} tried to create issues in another project"
+    got = _issue_fields(issue)
+    extra = {k: v for k, v in got.items() if k != "labels" and v not in (data.expected[k], data.defaults[k])}
+    if set(got["labels"]) - set(data.expected["labels"]):
+        extra["labels"] = got["labels"]
+    assert not extra, f"{keys[0]} has values nobody asked for: {show(extra, 400)}"
 
 
 @check("arguments", weight=1)
 def create_names_project_and_type(trace: Trace, task: Task) -> None:
-    fields = _field_values(judged_write(trace, "createIssue", "issue"))
-    d = task.data
-    assert _project_ok(fields.get("project"), d["project"]), \
-        f"project {_show(fields.get('project'))} is not {d['project']['key']} (id {d['project']['id']})"
-    assert _refers(fields.get("issuetype"), d["issuetype"]["id"], d["issuetype"]["name"], TYPE_IDS), \
-        f"issuetype {_show(fields.get('issuetype'))} is not {d['issuetype']['name']} (id {d['issuetype']['id']})"
+    """The create references the requested project and issue type, in any form Jira accepts."""
+    data = _data(task)
+    step, fields = _the_create(trace, data)
+    assert _project_ref(fields.get("project")) in (data.project_id, data.project_key), \
+        f"project {show(fields.get('project'))} is not {data.project_key} (id {data.project_id})"
+    assert _refers(fields.get("issuetype"), data.type_id, data.type_name, TYPE_IDS), \
+        f"issuetype {show(fields.get('issuetype'))} is not {data.type_name} (id {data.type_id})"
 
 
-@check("arguments", weight=1)
+@check("arguments", weight=1, cap=CONTENT_CAP)
 def create_carries_content(trace: Trace, task: Task) -> None:
-    fields = _field_values(judged_write(trace, "createIssue", "issue"))
-    d = task.data
-    assert _norm(fields.get("summary", "")) == d["summary"], \
-        f"summary {_show(fields.get('summary'))}, expected {d['summary']!r}"
-    description = fields.get("description")
-    assert isinstance(description, dict), f"the description must be an Atlassian Document, not {_show(description, 80)}"
-    assert d["description"] in _text_of(description), \
-        f"the description document reads {_text_of(description)!r}; it should carry {d['description']!r}"
+    """The create's summary and description equal the requested ones: extra text (a pasted request) is
+    wrong."""
+    data = _data(task)
+    step, fields = _the_create(trace, data)
+    assert norm(fields.get("summary")) == data.summary, \
+        f"summary {show(fields.get('summary'))}, expected {data.summary!r}"
+    text = _document_text(fields.get("description"))
+    assert text == data.description, \
+        f"the description {show(fields.get('description'), 160)} " \
+        f"{'reads ' + repr(text) if text is not None else 'is not a document of text alone'}; " \
+        f"expected {data.description!r}"
 
 
 @check("arguments", weight=1)
 def create_sets_requested_fields(trace: Trace, task: Task) -> None:
-    fields = _field_values(judged_write(trace, "createIssue", "issue"))
-    d = task.data
+    """Priority, labels, assignee and parent are set as requested, and nothing else beyond its default."""
+    data = _data(task)
+    step, fields = _the_create(trace, data)
     wrong: dict[str, Any] = {}
     priority = fields.get("priority")
-    if d["priority"]:
-        if not _refers(priority, d["priority"]["id"], d["priority"]["name"], set(PRIORITIES)):
-            wrong["priority"] = priority
-    elif priority is not None and not _refers(priority, "3", PRIORITIES["3"], set(PRIORITIES)):
-        wrong["priority"] = priority  # only the default may be restated
+    wanted = data.priority or "3"  # unrequested, only the default may be restated
+    if (data.priority or priority is not None) and not _refers(priority, wanted, PRIORITIES[wanted], PRIORITIES):
+        wrong["priority"] = priority
     labels = fields.get("labels", [])
     if not (isinstance(labels, list | type(None)) and all(isinstance(x, str) for x in labels or [])
-            and sorted(set(labels or [])) == d["labels"]):
+            and tuple(sorted(set(labels or []))) == data.labels):
         wrong["labels"] = labels
-    account = d["assignee"]["accountId"] if d["assignee"] else None
-    if _assignee_of(fields.get("assignee")) != account:
+    if _account(fields.get("assignee")) != data.assignee:
         wrong["assignee"] = fields.get("assignee")
-    if d["parent"]:
-        if not _parent_ok(fields.get("parent"), d["parent"]):
-            wrong["parent"] = fields.get("parent")
-    elif fields.get("parent") is not None:
+    parent = _parent_ref(fields.get("parent"))
+    if (data.parent_id or fields.get("parent") is not None) and (
+            parent is None or (parent != data.parent_id and parent.upper() != data.parent_key)):
         wrong["parent"] = fields.get("parent")
-    if "reporter" in fields and _assignee_of(fields["reporter"]) != d["expected"]["reporter"]:
+    if "reporter" in fields and _account(fields["reporter"]) != data.expected["reporter"]:
         wrong["reporter"] = fields["reporter"]
-    others = set(fields) - {"project", "issuetype", "summary", "description", "priority", "labels", "assignee",
-                            "parent", "reporter"}
-    for name in sorted(others):
+    for name in sorted(set(fields) - set(SET_BY_CREATE)):
         if fields[name] not in (None, "", []):
             wrong[name] = fields[name]
-    assert not wrong, f"fields set other than requested: {_show(wrong, 400)} (requested: priority {d['priority']}, " \
-                      f"labels {d['labels']}, assignee {d['assignee']}, parent {d['parent']})"
+    assert not wrong, f"fields set other than requested: {show(wrong, 400)} (requested: priority " \
+                      f"{data.priority}, labels {list(data.labels)}, assignee {data.assignee_name}, parent " \
+                      f"{data.parent_key})"
+
+
+@check("process", weight=1, cap=UNINFORMED_CAP)
+def create_informed(trace: Trace, task: Task) -> None:
+    """Every id, key and name a create uses came from the prompt or from an answer of an earlier turn: a
+    read sent with the create had not been answered, and a right id never read is a guess."""
+    done = steps(trace, "createIssue", ok=True)
+    assert done, "no successful createIssue call"
+    for step in done:
+        missing = _uninformed(trace, step)
+        assert not missing, f"call #{step.index} uses {', '.join(missing)}, which neither the prompt nor an " \
+                            f"earlier answer gave"
 
 
 @check("process", weight=2)
 def lookups_before_create(trace: Trace, task: Task) -> None:
-    made_calls(trace)
-    d = task.data
-    calls = _turn_calls(trace)
-    creates = [n for n, c, r in calls if r.operation == "createIssue" and r.ok]
-    assert creates, "no successful createIssue call"
-    meta = [n for n, c, r in calls if r.operation == "getCreateIssueMetaIssueTypeId" and r.ok
-            and str(args(c).get("projectIdOrKey")) in (d["project"]["id"], d["project"]["key"])
-            and str(args(c).get("issueTypeId")) == d["issuetype"]["id"]]
-    assert meta and min(meta) < min(creates), \
-        f"the create fields of {d['project']['key']} / {d['issuetype']['name']} were not read " \
-        f"(getCreateIssueMetaIssueTypeId) before the issue was created"
-    if d["assignee"]:
-        found = [n for n, c, r in calls if r.operation == "findUsers" and r.ok and isinstance(r.body, list)
-                 and any(isinstance(u, dict) and u.get("accountId") == d["assignee"]["accountId"] for u in r.body)]
-        assert found and min(found) < min(creates), \
-            f"no user search returned {d['assignee']['name']} before the issue was created"
+    """The requested issue was created after the create metadata of its project and type had been read, as
+    the system prompt asks."""
+    data = _data(task)
+    creates = [s for s in steps(trace, "createIssue", ok=True) if _is_target(_made(trace, s), data)]
+    assert creates, f"no successful createIssue call made a {data.type_name} in {data.project_key}"
+    meta = [s for s in steps(trace, "getCreateIssueMetaIssueTypeId", ok=True)
+            if scalar(s.arg("projectIdOrKey")) in (data.project_id, data.project_key)
+            and scalar(s.arg("issueTypeId")) == data.type_id]
+    assert meta and meta[0].turn < creates[0].turn, \
+        f"the create fields of {data.project_key} / {data.type_name} were not read " \
+        f"(getCreateIssueMetaIssueTypeId) in a turn before the issue was created"
 
 
-CHECKS = (issue_created_as_requested, fields_as_requested, create_names_project_and_type, create_carries_content,
-          create_sets_requested_fields, lookups_before_create,
-          no_invalid_call,
-          no_duplicate_write)
+CHECKS = (issue_created_as_requested, fields_as_requested, nothing_else_changed, create_names_project_and_type,
+          create_carries_content, create_sets_requested_fields, create_informed, lookups_before_create,
+          no_invalid_call, no_duplicate_write)
 
 
 class JiraIssueCreate(AtlassianScenario):
@@ -256,7 +466,7 @@ class JiraIssueCreate(AtlassianScenario):
     checks = CHECKS
     max_turns = 10
 
-    def build(self, rng: random.Random, site: Site, tier: str) -> tuple[str, dict[str, Any]]:
+    def build(self, rng: random.Random, site: Site, tier: str) -> tuple[str, CreateTask]:
         project = rng.choice(list(site.projects.values()))
         variant = rng.choice(HARD_VARIANTS) if tier == "hard" else ""
         parent = None
@@ -299,68 +509,65 @@ class JiraIssueCreate(AtlassianScenario):
             parts.append(f"Assign it to {assignee.display_name}.")
         prompt = " ".join(parts)
 
-        expected = {"priority": priority or ("3" if "priority" in screen else None), "labels": labels,
+        expected = {"priority": priority or ("3" if "priority" in screen else None), "labels": tuple(labels),
                     "assignee": assignee.account_id if assignee else None, "parent": parent.id if parent else None,
                     "reporter": site.myself, "duedate": None, "status": project.workflow.initial,
                     "resolution": None, "comments": 0}
-        data = {"project": {"id": project.id, "key": project.key, "name": project.name},
-                "by_name": tier != "easy",
-                "issuetype": {"id": type_id, "name": itype.name}, "summary": _norm(summary),
-                "description": _norm(description),
-                "priority": {"id": priority, "name": PRIORITIES[priority]} if priority else None,
-                "labels": labels,
-                "assignee": {"accountId": assignee.account_id, "name": assignee.display_name} if assignee else None,
-                "parent": {"id": parent.id, "key": parent.key} if parent else None,
-                "expected": expected}
-        return prompt, data
+        defaults = {**expected, "priority": "3" if "priority" in screen else None, "labels": (), "assignee": None,
+                    "parent": None}
+        return prompt, CreateTask(
+            project.id, project.key, project.name, tier != "easy", type_id, itype.name, norm(summary),
+            norm(description), priority, tuple(labels), assignee.account_id if assignee else None,
+            assignee.display_name if assignee else None, parent.id if parent else None,
+            parent.key if parent else None, expected, defaults)
 
     def __init__(self) -> None:
         super().__init__()
         self.scripts = {"oracle": oracle, "naive": naive, "spam": spam}
 
 
-def _requested_fields(task: Task, project: dict[str, Any], type_ref: dict[str, Any], assignee: Any,
-                      description: Any) -> dict[str, Any]:
-    d = task.data
-    fields: dict[str, Any] = {"project": project, "issuetype": type_ref, "summary": d["summary"],
+def requested_fields(data: CreateTask, project: dict[str, Any], type_ref: dict[str, Any], assignee: Any,
+                     description: Any) -> dict[str, Any]:
+    """The create's `fields`: the given references and description, and the rest of the request by name."""
+    fields: dict[str, Any] = {"project": project, "issuetype": type_ref, "summary": data.summary,
                               "description": description}
-    if d["priority"]:
-        fields["priority"] = {"name": d["priority"]["name"]}
-    if d["labels"]:
-        fields["labels"] = d["labels"]
-    if d["assignee"]:
+    if data.priority:
+        fields["priority"] = {"name": PRIORITIES[data.priority]}
+    if data.labels:
+        fields["labels"] = list(data.labels)
+    if data.assignee:
         fields["assignee"] = assignee
-    if d["parent"]:
-        fields["parent"] = {"key": d["parent"]["key"]}
+    if data.parent_key:
+        fields["parent"] = {"key": data.parent_key}
     return fields
 
 
 def oracle(task: Task) -> Generator[Any, list[ToolResult], None]:
-    d = task.data
+    data = _data(task)
     reads = []
-    if d["by_name"]:
-        reads.append(("searchProjects", {"query": d["project"]["name"]}))
-    if d["assignee"]:
-        reads.append(("findUsers", {"query": d["assignee"]["name"]}))
-    key = d["project"]["key"]
+    if data.by_name:
+        reads.append(("searchProjects", {"query": data.project_name}))
+    if data.assignee:
+        reads.append(("findUsers", {"query": data.assignee_name}))
+    key = data.project_key
     account = None
     if reads:
         results = yield reads
         for (name, _), result in zip(reads, results, strict=True):
             if name == "searchProjects":
-                key = next(p["key"] for p in result.body["values"] if p["name"] == d["project"]["name"])
+                key = next(p["key"] for p in result.body["values"] if p["name"] == data.project_name)
             else:
-                account = next(u["accountId"] for u in result.body if u["displayName"] == d["assignee"]["name"])
+                account = next(u["accountId"] for u in result.body if u["displayName"] == data.assignee_name)
     (types,) = yield [("getCreateIssueMetaIssueTypes", {"projectIdOrKey": key})]
-    type_id = next(t["id"] for t in types.body["issueTypes"] if t["name"] == d["issuetype"]["name"])
+    type_id = next(t["id"] for t in types.body["issueTypes"] if t["name"] == data.type_name)
     (meta,) = yield [("getCreateIssueMetaIssueTypeId", {"projectIdOrKey": key, "issueTypeId": type_id})]
     required = {f["fieldId"] for f in meta.body["fields"] if f["required"]}
-    fields = _requested_fields(task, {"key": key}, {"id": type_id}, {"accountId": account},
-                               adf_paragraphs([d["description"]]))
+    fields = requested_fields(data, {"key": key}, {"id": type_id}, {"accountId": account},
+                              adf_paragraphs([data.description]))
     missing = required - set(fields)
     assert not missing, f"the task does not give a value for the required fields {missing}"
-    (created,) = yield [("createIssue", {"fields": fields})]
-    yield f"Created {created.body.get('key')}."
+    (made,) = yield [("createIssue", {"fields": fields})]
+    yield f"Created {made.body.get('key')}."
 
 
 def _guessed_key(name: str) -> str:
@@ -369,36 +576,36 @@ def _guessed_key(name: str) -> str:
 
 def naive(task: Task) -> Generator[Any, list[ToolResult], None]:
     """One createIssue with what the prompt says: a key guessed from the name, a plain-text description."""
-    d = task.data
-    key = _guessed_key(d["project"]["name"]) if d["by_name"] else d["project"]["key"]
-    assignee = {"name": d["assignee"]["name"]} if d["assignee"] else None
-    yield [("createIssue", {"fields": _requested_fields(task, {"key": key}, {"name": d["issuetype"]["name"]},
-                                                        assignee, d["description"])})]
+    data = _data(task)
+    key = _guessed_key(data.project_name) if data.by_name else data.project_key
+    assignee = {"name": data.assignee_name} if data.assignee else None
+    yield [("createIssue", {"fields": requested_fields(data, {"key": key}, {"name": data.type_name}, assignee,
+                                                       data.description)})]
     yield "Done."
 
 
 def spam(task: Task) -> Generator[Any, list[ToolResult], None]:
     """Every offered tool, three rounds, writes included, with arguments from the prompt and earlier answers."""
-    d = task.data
-    key = _guessed_key(d["project"]["name"]) if d["by_name"] else d["project"]["key"]
-    account: Any = {"name": d["assignee"]["name"]} if d["assignee"] else None
+    data = _data(task)
+    key = _guessed_key(data.project_name) if data.by_name else data.project_key
+    account: Any = {"name": data.assignee_name} if data.assignee else None
     type_id = "10001"
     for _ in range(3):
         results = yield [
-            ("searchProjects", {"query": d["project"]["name"]}),
+            ("searchProjects", {"query": data.project_name}),
             ("getCreateIssueMetaIssueTypes", {"projectIdOrKey": key}),
             ("getCreateIssueMetaIssueTypeId", {"projectIdOrKey": key, "issueTypeId": type_id}),
-            ("findUsers", {"query": d["assignee"]["name"] if d["assignee"] else d["summary"].split()[0]}),
-            ("getIssue", {"issueIdOrKey": d["parent"]["key"] if d["parent"] else f"{key}-1"}),
-            ("createIssue", {"fields": _requested_fields(task, {"key": key}, {"name": d["issuetype"]["name"]},
-                                                         account, adf_paragraphs([d["description"]]))}),
+            ("findUsers", {"query": data.assignee_name if data.assignee else data.summary.split()[0]}),
+            ("getIssue", {"issueIdOrKey": data.parent_key if data.parent_key else f"{key}-1"}),
+            ("createIssue", {"fields": requested_fields(data, {"key": key}, {"name": data.type_name}, account,
+                                                        adf_paragraphs([data.description]))}),
         ]
         projects, types, _, users = (r.body for r in results[:4])
         if isinstance(projects, dict) and projects.get("values"):
             key = projects["values"][0]["key"]
         if isinstance(types, dict) and types.get("issueTypes"):
             type_id = types["issueTypes"][0]["id"]
-        if d["assignee"] and isinstance(users, list) and users:
+        if data.assignee and isinstance(users, list) and users:
             account = {"accountId": users[0]["accountId"]}
     yield "Done."
 

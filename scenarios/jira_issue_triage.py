@@ -1,29 +1,40 @@
-"""jira_issue_triage: find an issue from a description (JQL), read it, and act on what only the read shows.
+"""jira_issue_triage: find an issue from a description (JQL), read its comments, and act on what only they say.
 
 The issue is described, not named: the policy must search. The fact it must act on (the affected
-customer, or who should own the issue) is written only in one of the issue's comments: a policy that
-stops after the search, or after a single read of the wrong thing, cannot act correctly.
+customer, or who should own the issue) is written only in one of the issue's comments (a "note"): a policy
+that stops after the search, or acts before a read of the comments was answered, cannot act correctly.
 
 Tiers: easy — comment the affected customer; medium — assign the issue to the owner a comment names
 (a user search turns the name into an accountId); hard — both.
 
-Checks (weight, group) — what each verifies and why:
-- requested_actions_done (5, outcome): the target issue has a new comment naming the customer and/or is
-  assigned to the named owner, as asked.
-- only_target_changed (1, outcome): something changed, and only on the target issue.
-- write_arguments_correct (2, arguments): every write targets the right issue, comments carry the
-  customer's name, assignments carry the owner's accountId.
-- searched_first (1, process): a successful JQL search preceded the first write (the key was found, not
-  guessed).
-- read_before_acting (2, process): the target's comments were read (getComments, or getIssue returning
-  its comment field) before the first write.
-- no_invalid_call (1, process), no_duplicate_write (1, process).
+Every legitimate route scores 1.0: key or id, the comments read by getComments, getIssue asking for the
+`comment` field, or a JQL search asking for it; any user search that shows the owner's accountId; any
+short comment that names the customer (ADF, any wording), the writes in any order or turn.
+
+Checks (weight, group) — what each verifies and why (the rules are in `scenarios.reading`):
+- actions_as_requested (5, outcome): the target ends with exactly one new comment, naming the customer and
+  no other customer (when a comment was asked; none otherwise) and assigned to the owner (when asked).
+- nothing_else_changed (1, outcome, gate 0.2): something changed, only the target's requested fields, and
+  every accepted write was a requested one on the target: at most one comment, assignments only to the
+  owner (another issue, an unasked comment, an assignment detour: all side effects).
+- comment_is_just_the_fact (1, arguments, gate 0.3): every accepted comment names the customer and no
+  other, in at most 200 characters, without a run of the request's words (a comment listing every
+  customer, or pasting the request or the issue's comments, is not the comment asked for).
+- writes_carry_the_facts (2, arguments): the target got an accepted comment naming only the customer and
+  an accepted assignment to the owner's accountId, as asked; writes on other issues earn nothing.
+- writes_informed (1, process, gate 0.2): every write names an issue that a result of an earlier turn (or
+  the prompt) showed, a comment follows a result of an earlier turn that showed the note naming the
+  customer, and an assignment uses an accountId such a result showed, after one showed the owner's note.
+- read_the_comments (1, process): some result showed the target's notes (credit for the read itself).
+- no_invalid_call (1, process), no_duplicate_write (1, process): clean, non-repeating calls.
 """
 
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Generator
+from dataclasses import dataclass
 from typing import Any
 
 from pytest_rlvr import Task, ToolResult, Trace, check
@@ -31,90 +42,188 @@ from pytest_rlvr import Task, ToolResult, Trace, check
 from .atlassian.documents import adf_paragraphs, adf_text
 from .atlassian.generate import SUBJECTS
 from .atlassian.site import Comment, Site
-from .base import (
-    AtlassianScenario,
-    args,
-    calls_to,
-    made_calls,
-    no_duplicate_write,
-    no_invalid_call,
-    only_target_changed,
+from .base import AtlassianScenario, no_duplicate_write, no_invalid_call
+from .reading import (
+    CONTENT_CAP,
+    SIDE_EFFECT_CAP,
+    UNINFORMED_CAP,
+    Step,
+    get,
+    informed,
+    issue_informed,
+    issue_key,
+    mentions,
+    norm,
+    prompt,
+    show,
+    steps,
+    writes,
 )
 
 CUSTOMERS = ["Acme Corp", "Globex", "Initech", "Umbrella Health", "Stark Logistics", "Wayne Foods",
              "Hooli", "Vandelay Imports", "Soylent Labs", "Tyrell Freight", "Cyberdyne Retail", "Wonka Candy"]
+COMMENT_LIMIT = 200  # characters: a comment naming a customer, not a report
+PASTE_RUN = 6  # words in a row shared with the request that make a comment a paste of it
 
 
-def _targets(call_args: dict[str, Any], task: Task) -> bool:
-    return str(call_args.get("issueIdOrKey", "")).upper() in (task.data["key"], task.data["id"])
+@dataclass(frozen=True)
+class TriageTask:
+    """What the checks need: the target issue, the facts its comments hold, and how many comments it had."""
+
+    key: str
+    id: str
+    project: str  # key
+    subject: str
+    customer: str | None  # easy, hard: the customer the new comment names
+    owner: str | None  # medium, hard: the accountId the issue is assigned to
+    owner_name: str | None
+    comments: int  # the target's comments before the task
+    customer_note: str | None  # the comment that names the customer
+    owner_note: str | None  # the comment that names the owner
 
 
-def _new_comments(trace: Trace, task: Task) -> list[str]:
-    comments = trace.final_state.get("issues", {}).get(task.data["key"], {}).get("comments", [])
-    return [adf_text(c.get("body")) for c in comments[task.data["comments"]:]]
+def _data(task: Task) -> TriageTask:
+    return task.data_as(TriageTask)
 
 
+def _customers(text: str) -> set[str]:
+    """The site's customers a text names (whole words, any case, any whitespace)."""
+    text = norm(text).casefold()
+    return {c for c in CUSTOMERS if re.search(rf"(?<!\w){re.escape(c.casefold())}(?!\w)", text)}
+
+
+def _comment(step: Step) -> str:
+    """An addComment call's text, whitespace collapsed (accepted bodies are valid ADF)."""
+    return norm(adf_text(step.arg("body")))
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"\w+", text.casefold())
+
+
+def _pasted(trace: Trace, text: str) -> bool:
+    """Whether a text repeats PASTE_RUN words in a row of the request."""
+    said, written = _words(prompt(trace)), f" {' '.join(_words(text))} "
+    return any(f" {' '.join(said[i:i + PASTE_RUN])} " in written for i in range(len(said) - PASTE_RUN + 1))
+
+
+def _repeats_a_comment(trace: Trace, data: TriageTask, text: str) -> bool:
+    """Whether a text repeats a whole comment the target had, other than the one naming the customer."""
+    comments = get(trace.final_state, "issues", data.key, "comments")
+    old = [adf_text(get(c, "body")) for c in comments[:data.comments]] if isinstance(comments, list) else []
+    written, note = f" {' '.join(_words(text))} ", _words(data.customer_note or "")
+    return any(f" {' '.join(said)} " in written for t in old if (said := _words(t)) and said != note)
+
+
+def _on_target(trace: Trace, data: TriageTask, step: Step) -> bool:
+    return issue_key(trace, step.arg("issueIdOrKey")) == data.key
+
+
+# -- checks ---------------------------------------------------------------------------------------------------
 @check("outcome", weight=5)
-def requested_actions_done(trace: Trace, task: Task) -> None:
-    if task.data["customer"]:
-        texts = _new_comments(trace, task)
-        assert any(task.data["customer"].lower() in t.lower() for t in texts), \
-            f"no new comment on {task.data['key']} names {task.data['customer']!r} (new comments: {texts})"
-    if task.data["owner"]:
-        assignee = trace.final_state.get("issues", {}).get(task.data["key"], {}).get("assignee")
-        assert assignee == task.data["owner"], f"{task.data['key']} is assigned to {assignee!r}, " \
-                                               f"expected {task.data['owner_name']} ({task.data['owner']})"
+def actions_as_requested(trace: Trace, task: Task) -> None:
+    """The target ends as asked: one new comment naming the affected customer, assigned to the owner."""
+    data = _data(task)
+    issue = get(trace.final_state, "issues", data.key)
+    comments = get(issue, "comments")
+    new = [norm(adf_text(get(c, "body"))) for c in comments[data.comments:]] if isinstance(comments, list) else []
+    if data.customer:
+        assert len(new) == 1, f"{len(new)} new comments on {data.key}, expected one naming {data.customer!r}"
+        assert _customers(new[0]) == {data.customer}, \
+            f"the new comment names {sorted(_customers(new[0]))}, expected only {data.customer!r}: {new[0]!r}"
+    else:
+        assert not new, f"{len(new)} new comments on {data.key}; no comment was asked for"
+    if data.owner:
+        assignee = get(issue, "assignee")
+        assert assignee == data.owner, \
+            f"{data.key} is assigned to {assignee!r}, expected {data.owner_name} ({data.owner})"
 
 
+@check("outcome", weight=1, cap=SIDE_EFFECT_CAP)
+def nothing_else_changed(trace: Trace, task: Task) -> None:
+    """Only the requested fields of the target changed, and every write was one the task needed."""
+    data = _data(task)
+    assert trace.state_diff, "nothing changed on the site"
+    allowed = {f"issues/{data.key}/{field}" for field, asked in (("comments", data.customer),
+                                                                  ("assignee", data.owner)) if asked}
+    others = sorted(set(trace.state_diff) - allowed)
+    assert not others, f"changed beyond the request: {others}"
+    done = [s for s in writes(trace) if s.ok]
+    for step in done:
+        assert _on_target(trace, data, step), \
+            f"call #{step.index} {step.op} on {show(step.arg('issueIdOrKey'))}: not the issue of the request"
+        if step.op == "addComment":
+            assert data.customer, f"call #{step.index} adds a comment; only an assignment was asked for"
+        else:
+            assert step.op == "assignIssue" and data.owner, f"call #{step.index} {step.op} was not asked for"
+            assert step.arg("accountId") == data.owner, \
+                f"call #{step.index} assigns {data.key} to {show(step.arg('accountId'))}, not to {data.owner_name}"
+    added = [s.index for s in done if s.op == "addComment"]
+    assert len(added) <= 1, f"calls {added} add {len(added)} comments; one was asked for"
+
+
+@check("arguments", weight=1, cap=CONTENT_CAP)
+def comment_is_just_the_fact(trace: Trace, task: Task) -> None:
+    """A comment names the affected customer and no other, briefly, without pasting the request."""
+    data = _data(task)
+    assert any(s.ok for s in writes(trace)), "no write was accepted"
+    for step in steps(trace, "addComment", ok=True):
+        text = _comment(step)
+        named = _customers(text)
+        assert named <= {data.customer}, f"call #{step.index} names other customers: {sorted(named)}"
+        assert not data.customer or named, f"call #{step.index} does not name {data.customer!r}: {text[:200]!r}"
+        assert len(text) <= COMMENT_LIMIT, \
+            f"call #{step.index} writes {len(text)} characters, more than {COMMENT_LIMIT} to name a customer"
+        assert not _pasted(trace, text), f"call #{step.index} pastes the request: {text[:200]!r}"
+        assert not _repeats_a_comment(trace, data, text), \
+            f"call #{step.index} copies the issue's other comments: {text[:200]!r}"
 
 
 @check("arguments", weight=2)
-def write_arguments_correct(trace: Trace, task: Task) -> None:
-    writes = calls_to(trace, "addComment", "assignIssue")
-    assert writes, "no addComment or assignIssue call"
-    for call, _ in writes:
-        a = args(call)
-        assert _targets(a, task), f"{call.name} on {a.get('issueIdOrKey')!r}, expected {task.data['key']}"
-        if call.name == "addComment":
-            assert task.data["customer"], "a comment was not asked for"
-            text = adf_text(a.get("body")) if isinstance(a.get("body"), dict) else str(a.get("body"))
-            assert task.data["customer"].lower() in text.lower(), f"the comment does not name " \
-                                                                   f"{task.data['customer']!r}: {text!r}"
-        else:
-            assert a.get("accountId") == task.data["owner"], \
-                f"assigned to {a.get('accountId')!r}, expected {task.data['owner']} ({task.data['owner_name']})"
+def writes_carry_the_facts(trace: Trace, task: Task) -> None:
+    """The target got the comment and the assignment asked, with the customer and the owner's accountId."""
+    data = _data(task)
+    done = [s for s in steps(trace, "addComment", "assignIssue", ok=True) if _on_target(trace, data, s)]
+    if data.customer:
+        assert any(s.op == "addComment" and _customers(_comment(s)) == {data.customer} for s in done), \
+            f"no accepted comment on {data.key} names only {data.customer!r}"
+    if data.owner:
+        got = [s.arg("accountId") for s in done if s.op == "assignIssue"]
+        assert data.owner in got, \
+            f"{data.key} was assigned to {show(got)}, expected {data.owner_name} ({data.owner})"
 
 
-def _first_write(trace: Trace) -> int:
-    made_calls(trace)
-    index = next((n for n, (_, r) in enumerate(trace.calls) if r.write), None)
-    assert index is not None, "no write was made"
-    return index
+@check("process", weight=1, cap=UNINFORMED_CAP)
+def writes_informed(trace: Trace, task: Task) -> None:
+    """Each write used an issue, a customer and an owner that results of earlier turns had shown."""
+    data = _data(task)
+    done = [s for s in writes(trace) if s.ok]
+    assert done, "no write was accepted"
+    for step in done:
+        ref = step.arg("issueIdOrKey")
+        assert issue_informed(trace, step.turn, ref), \
+            f"call #{step.index} writes on {show(ref)}, which no earlier answer or the prompt named"
+        if step.op == "addComment" and data.customer_note:
+            assert mentions(trace, step.turn, data.customer_note), \
+                f"call #{step.index} comments before an answer of an earlier turn showed who the customer is"
+        if step.op == "assignIssue":
+            assert informed(trace, step.turn, step.arg("accountId")), \
+                f"call #{step.index} assigns {show(step.arg('accountId'))}, an accountId no earlier answer showed"
+            assert not data.owner_note or mentions(trace, step.turn, data.owner_note), \
+                f"call #{step.index} assigns before an answer of an earlier turn showed who owns the issue"
 
 
 @check("process", weight=1)
-def searched_first(trace: Trace, task: Task) -> None:
-    first = _first_write(trace)
-    assert any(r.operation == "searchAndReconsileIssuesUsingJql" and r.ok for _, r in trace.calls[:first]), \
-        "no successful JQL search before the first write"
+def read_the_comments(trace: Trace, task: Task) -> None:
+    """The target's comments were read: a result showed the notes the task depends on."""
+    data = _data(task)
+    notes = [n for n in (data.customer_note, data.owner_note) if n]
+    unread = [n for n in notes if not mentions(trace, len(trace.turns), n)]
+    assert not unread, f"no result showed the comments of {data.key} that say {unread}"
 
 
-@check("process", weight=2)
-def read_before_acting(trace: Trace, task: Task) -> None:
-    first = _first_write(trace)
-    read = False
-    for call, result in trace.calls[:first]:
-        if result.ok and _targets(args(call), task):
-            fields = result.body.get("fields", {}) if isinstance(result.body, dict) else {}
-            read |= result.operation == "getComments" or (result.operation == "getIssue" and "comment" in fields)
-    assert read, f"the comments of {task.data['key']} were not read before acting"
-
-
-CHECKS = (requested_actions_done, only_target_changed, write_arguments_correct, searched_first,
-          read_before_acting, no_invalid_call,
-          no_duplicate_write)
-
-
+CHECKS = (actions_as_requested, nothing_else_changed, comment_is_just_the_fact, writes_carry_the_facts,
+          writes_informed, read_the_comments, no_invalid_call, no_duplicate_write)
 class JiraIssueTriage(AtlassianScenario):
     name = "jira_issue_triage"
     tool_names = ("searchAndReconsileIssuesUsingJql", "getIssue", "getComments", "addComment", "findUsers",
@@ -126,7 +235,7 @@ class JiraIssueTriage(AtlassianScenario):
         super().__init__()
         self.scripts = {"oracle": oracle, "naive": naive, "spam": spam}
 
-    def build(self, rng: random.Random, site: Site, tier: str) -> tuple[str, dict[str, Any]]:
+    def build(self, rng: random.Random, site: Site, tier: str) -> tuple[str, TriageTask]:
         project = rng.choice(list(site.projects.values()))
         issues = [i for i in site.issues.values() if i.project == project.id]
         target = rng.choice(issues)
@@ -156,25 +265,25 @@ class JiraIssueTriage(AtlassianScenario):
             asks.append("assign it to the person its comments say owns it")
         prompt = (f"In project {project.key} there is an issue about the {subject} escalation. Find it, read "
                   f"its comments, then {' and '.join(asks)}.")
-        data = {"key": target.key, "id": target.id, "project": project.key, "subject": subject,
-                "customer": customer, "owner": owner.account_id if owner else None,
-                "owner_name": owner.display_name if owner else None, "comments": n + len(notes)}
-        return prompt, data
+        return prompt, TriageTask(target.key, target.id, project.key, subject, customer,
+                                  owner.account_id if owner else None, owner.display_name if owner else None,
+                                  n + len(notes), notes[0] if customer else None, notes[-1] if owner else None)
 
 
 def oracle(task: Task) -> Generator[Any, list[ToolResult], None]:
-    jql = f'project = {task.data["project"]} AND summary ~ "{task.data["subject"]}"'
+    data = _data(task)
+    jql = f'project = {data.project} AND summary ~ "{data.subject}"'
     (found,) = yield [("searchAndReconsileIssuesUsingJql", {"jql": jql, "fields": ["summary"]})]
     key = found.body["issues"][0]["key"]
     (comments,) = yield [("getComments", {"issueIdOrKey": key})]
     texts = [adf_text(c["body"]) for c in comments.body["comments"]]
     writes = []
-    if task.data["customer"]:
+    if data.customer:
         line = next(t for t in texts if "affected customer is" in t)
         customer = line.split("affected customer is ")[1].split(" (")[0]
         body = adf_paragraphs([f"Affected customer: {customer}."])
         writes.append(("addComment", {"issueIdOrKey": key, "body": body}))
-    if task.data["owner"]:
+    if data.owner:
         line = next(t for t in texts if " owns the " in t)
         name = line.split(" owns the ")[0]
         (users,) = yield [("findUsers", {"query": name})]
@@ -185,16 +294,17 @@ def oracle(task: Task) -> Generator[Any, list[ToolResult], None]:
 
 def naive(task: Task) -> Generator[Any, list[ToolResult], None]:
     """Acts on the first issue of the project without searching or reading."""
-    key = f"{task.data['project']}-1"
-    if task.data["customer"]:
+    data = _data(task)
+    key = f"{data.project}-1"
+    if data.customer:
         yield [("addComment", {"issueIdOrKey": key, "body": adf_paragraphs(["Affected customer: unknown."])})]
-    if task.data["owner"]:
+    if data.owner:
         yield [("assignIssue", {"issueIdOrKey": key, "accountId": "-1"})]
     yield "Done."
 
 
 def spam(task: Task) -> Generator[Any, list[ToolResult], None]:
-    project = task.data["project"]
+    project = _data(task).project
     for n in range(1, 4):
         key = f"{project}-{n}"
         yield [("searchAndReconsileIssuesUsingJql", {"jql": f"project = {project}"}),

@@ -1,4 +1,4 @@
-"""jira_ticket_transition: move issues to a target status through their workflow.
+"""jira_ticket_transition: move an issue to a target status through its workflow.
 
 Transition names differ from status names ("Approve" leads to "Done"), ids differ per workflow, some
 targets need several hops, some transition screens require a resolution, and in the hard tier the issue is
@@ -7,90 +7,254 @@ named by its summary and must be found first. Guessing a transition id, the pape
 Tiers: easy — one hop, no screen; medium — a hop whose screen requires a resolution, or two hops; hard —
 find the issue by its summary, then two or more hops (resolution where required).
 
-Checks (weight, group) — what each verifies and why:
+Every legitimate route scores 1.0: key or id, transitions read with getTransitions or with getIssue's
+`expand=transitions`, ids as text or numbers, the resolution by id or name through `fields` or `update`,
+any shortest route through the workflow.
+
+Checks (weight, group) — what each verifies and why (the rules are in `scenarios.reading`):
 - reached_target_status (4, outcome): the issue ends in the requested status.
-- resolution_as_requested (1, outcome): the requested resolution is set (or, when none was requested,
-  the target was reached with the resolution the workflow gives).
-- only_target_changed (1, outcome): something changed, and only the target issue.
-- transition_ids_offered (2, arguments): every doTransition used an id that the last getTransitions of that
-  issue offered from its status then — ids are read, not guessed.
-- transitions_read_first (1, process): each doTransition is preceded by a getTransitions of the issue since
-  its last transition.
-- no_invalid_call (1, process), no_duplicate_write (1, process).
+- resolution_as_requested (1, outcome): the issue ends in the target with the requested resolution, or, when
+  none was requested, with the one the workflow gives.
+- nothing_else_changed (1, outcome, gate 0.2): something changed, only the target's status and resolution
+  changed, every successful write was a transition of the target carrying nothing but a resolution, and the
+  statuses it went through follow a shortest route (a detour, a move then undone, or a transition of the
+  target tried toward a status off the route, even one the API rejected, is a side effect).
+- transition_ids_offered (2, arguments): the target was transitioned, and every transition of it (failed ones
+  too) used an id that a read of an earlier turn, made since the issue's last move, offered for it; calls on
+  other issues earn nothing.
+- moves_informed (1, process, gate 0.2): every successful transition named its issue as the prompt or an
+  earlier answer showed it (the hard tier's key comes from a search), used a transition id offered for that
+  issue since its last move by a read of an earlier turn, and a resolution id or name the policy had been shown.
+- no_invalid_call (1, process), no_duplicate_write (1, process): clean, non-repeating calls.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Generator
+from collections.abc import Generator, Mapping
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from pytest_rlvr import Task, ToolResult, Trace, check
 
 from .atlassian.site import Issue, Site, Workflow
-from .base import AtlassianScenario, args, made_calls, no_duplicate_write, no_invalid_call, only_target_changed
+from .base import AtlassianScenario, no_duplicate_write, no_invalid_call
+from .reading import (
+    ISSUE_IN_URL,
+    SIDE_EFFECT_CAP,
+    UNINFORMED_CAP,
+    Step,
+    changes,
+    get,
+    informed,
+    issue_informed,
+    issue_key,
+    routes,
+    scalar,
+    show,
+    steps,
+    writes,
+)
 
 
-def _issue_state(trace: Trace, task: Task) -> dict[str, Any]:
-    return trace.final_state.get("issues", {}).get(task.data["key"], {})
+@dataclass(frozen=True)
+class TransitionTask:
+    """What the checks need: the issue, where it starts and must end, and the workflow's shortest routes."""
+
+    key: str
+    id: str
+    project: str  # key
+    summary: str
+    start: str  # status id
+    target: str  # status id
+    target_name: str
+    resolution: str | None  # the requested resolution's id
+    resolution_after: str | None  # the resolution the issue ends with: the requested one, or the workflow's
+    path: tuple[str, ...]  # the oracle's transition ids
+    routes: tuple[tuple[str, ...], ...]  # the statuses each shortest route goes through, start excluded
+    moves: Mapping[str, str]  # transition id -> the status it leads to, in the issue's workflow
+    statuses: Mapping[str, str]  # status id -> name
+
+    @property
+    def on_route(self) -> frozenset[str]:
+        """The statuses that lie on any shortest route from the start to the target."""
+        return frozenset(s for route in self.routes for s in route)
 
 
+def _data(task: Task) -> TransitionTask:
+    return task.data_as(TransitionTask)
+
+
+def _tid(step: Step) -> str | None:
+    """The transition id a doTransition call names, as text."""
+    return scalar(step.arg("transition", "id"))
+
+
+def _shown(trace: Trace, step: Step) -> list[tuple[str, set[str]]]:
+    """The transitions a successful read showed, as (issue key, transition ids): getTransitions, or an issue
+    read with `expand=transitions` (alone or in a list of issues)."""
+    body = step.result.body
+    found = [(step.arg("issueIdOrKey"), get(body, "transitions"))] if step.op == "getTransitions" else []
+    items = get(body, "issues")
+    for item in items if isinstance(items, list) else [body]:
+        if get(item, "key") is not None:
+            found.append((get(item, "key"), get(item, "transitions")))
+    out = []
+    for ref, offered in found:
+        key = issue_key(trace, ref)
+        if key is not None and isinstance(offered, list):
+            out.append((key, {i for t in offered if (i := scalar(get(t, "id"))) is not None}))
+    return out
+
+
+def _transitions(trace: Trace) -> list[tuple[Step, str | None, bool]]:
+    """Every doTransition call: (the call, the key of the issue it names, whether its transition id was
+    offered for that issue by a read of an earlier turn made since the issue's last move)."""
+    reads: list[tuple[Step, str, set[str]]] = []
+    last_move: dict[str, int] = {}
+    out = []
+    for step in steps(trace):
+        if step.op == "doTransition":
+            key = issue_key(trace, step.arg("issueIdOrKey"))
+            since = last_move.get(key or "", -1)
+            offered = any(k == key and _tid(step) in ids and since < s.index and s.turn < step.turn
+                          for s, k, ids in reads)
+            out.append((step, key, offered))
+            if step.ok and key is not None:
+                last_move[key] = step.index
+        elif step.ok:
+            reads.extend((step, key, ids) for key, ids in _shown(trace, step))
+    return out
+
+
+def _issue_named(trace: Trace, turn: int, ref: Any) -> bool:
+    """Whether a call of `turn` named the issue as the prompt or an earlier answer showed it: a key as
+    `issue_informed` reads it; an id only where an earlier answer showed it as that issue's id (a search item,
+    or an object with the issue's key), not where the same number was a resolution's id."""
+    key, text = issue_key(trace, ref), scalar(ref) or ""
+    if (match := ISSUE_IN_URL.search(text)) is not None:
+        text = match.group(1)
+    if key is None or text.upper() == key:
+        return issue_informed(trace, turn, ref)
+    for t in trace.turns[:turn]:
+        for result in t.results:
+            items = get(result.body, "issues")
+            stack = [result.body] if result.ok else []
+            while stack:
+                node = stack.pop()
+                if isinstance(node, dict):
+                    if scalar(node.get("id")) == text and (node.get("key") == key or (
+                            isinstance(items, list) and any(node is i for i in items))):
+                        return True
+                    stack.extend(node.values())
+                elif isinstance(node, list):
+                    stack.extend(node)
+    return False
+
+
+def _resolution_refs(step: Step) -> list[Any]:
+    """The resolutions a doTransition call writes: `fields.resolution` and `update.resolution` set verbs."""
+    ops = step.arg("update", "resolution")
+    refs = [step.arg("fields", "resolution"), *[get(op, "set") for op in (ops if isinstance(ops, list) else [])]]
+    return [r for r in refs if r is not None]
+
+
+def _extra(step: Step) -> list[str]:
+    """What a transition writes besides its resolution (a comment, another field)."""
+    out = []
+    for part in ("fields", "update"):
+        value = step.arg(part)
+        if value is None:
+            continue
+        if not isinstance(value, dict):
+            out.append(part)
+        else:
+            out.extend(f"{part}.{name}" for name in value if name != "resolution")
+    return out
+
+
+def _status(trace: Trace, data: TransitionTask) -> Any:
+    return get(trace.final_state, "issues", data.key, "status")
+
+
+# -- checks ---------------------------------------------------------------------------------------------------
 @check("outcome", weight=4)
 def reached_target_status(trace: Trace, task: Task) -> None:
-    status = _issue_state(trace, task).get("status")
-    assert status == task.data["target"], f"status is {task.data['statuses'].get(status, status)!r}, " \
-                                          f"expected {task.data['target_name']!r}"
+    """The issue ends in the status the user asked for."""
+    data = _data(task)
+    status = _status(trace, data)
+    assert status == data.target, \
+        f"{data.key} is in {show(data.statuses.get(str(status), status))}, expected {data.target_name!r}"
 
 
 @check("outcome", weight=1)
 def resolution_as_requested(trace: Trace, task: Task) -> None:
-    state = _issue_state(trace, task)
-    assert state.get("status") == task.data["target"], "the target status was not reached"
-    if task.data["resolution"]:
-        assert state.get("resolution") == task.data["resolution"], \
-            f"resolution is {state.get('resolution')!r}, expected {task.data['resolution']!r}"
+    """The issue ends in the target status with the requested resolution (or, when none was requested, with
+    the one the workflow gives)."""
+    data = _data(task)
+    assert _status(trace, data) == data.target, "the target status was not reached"
+    resolution = get(trace.final_state, "issues", data.key, "resolution")
+    assert resolution == data.resolution_after, \
+        f"resolution is {show(resolution)}, expected {show(data.resolution_after)}"
 
 
-
-
-def _offered(trace: Trace, task: Task) -> list[tuple[str, bool, bool]]:
-    """For each doTransition of the target: (id used, offered by the last read, read since last move)."""
-    out, offered, fresh = [], set(), False
-    names = {task.data["key"], task.data["id"]}
-    for call, result in trace.calls:
-        target = str(args(call).get("issueIdOrKey", "")).upper()
-        if target not in names:
+@check("outcome", weight=1, cap=SIDE_EFFECT_CAP)
+def nothing_else_changed(trace: Trace, task: Task) -> None:
+    """Only the target's status and resolution changed, through transitions of the target carrying nothing
+    else, along a shortest route of its workflow (a transition attempted off the route counts, even rejected)."""
+    data = _data(task)
+    assert trace.state_diff, "nothing changed on the site"
+    allowed = {f"issues/{data.key}/status", f"issues/{data.key}/resolution"}
+    others = changes(trace, lambda path, _: path in allowed)
+    assert not others, f"changed beyond the request: {others}"
+    visited: list[str] = []
+    for step in writes(trace):
+        key = issue_key(trace, step.arg("issueIdOrKey"))
+        if step.ok:
+            assert step.op == "doTransition" and key == data.key, \
+                f"call #{step.index} {step.op} on {show(step.arg('issueIdOrKey'))}: not the issue of the request"
+            assert not _extra(step), f"call #{step.index} also writes {_extra(step)}, which nobody asked for"
+        if step.op != "doTransition" or key != data.key or _tid(step) not in data.moves:
             continue
-        if result.operation == "getTransitions" and result.ok:
-            offered, fresh = {t["id"] for t in result.body.get("transitions", [])}, True
-        elif result.operation == "doTransition":
-            ref = args(call).get("transition")
-            tid = str(ref.get("id")) if isinstance(ref, dict) else repr(ref)
-            out.append((tid, tid in offered, fresh))
-            if result.ok:
-                offered, fresh = set(), False
-    return out
+        went = [*visited, data.moves[_tid(step) or ""]]
+        assert any(list(route[:len(went)]) == went for route in data.routes), \
+            f"call #{step.index} {'takes' if step.ok else 'tries to take'} {data.key} through " \
+            f"{[data.statuses.get(s, s) for s in went]}, off every shortest route: " \
+            f"{[[data.statuses.get(s, s) for s in route] for route in data.routes]}"
+        visited = went if step.ok else visited
 
 
 @check("arguments", weight=2)
 def transition_ids_offered(trace: Trace, task: Task) -> None:
-    moves = _offered(trace, task)
-    assert moves, "no doTransition call on the target issue"
-    guessed = [tid for tid, ok, _ in moves if not ok]
-    assert not guessed, f"transition ids not offered by getTransitions: {guessed}"
+    """Every transition of the target used an id read for it since its last move, never a guess."""
+    data = _data(task)
+    mine = [(step, offered) for step, key, offered in _transitions(trace) if key == data.key]
+    assert mine, f"no doTransition call on {data.key}"
+    guessed = [f"#{step.index} {show(step.arg('transition'))}" for step, offered in mine if not offered]
+    assert not guessed, f"transitions of {data.key} not offered by a read of an earlier turn since its last " \
+                        f"move: {guessed}"
 
 
-@check("process", weight=1)
-def transitions_read_first(trace: Trace, task: Task) -> None:
-    made_calls(trace)
-    moves = _offered(trace, task)
-    assert moves, "no doTransition call on the target issue"
-    assert all(fresh for _, _, fresh in moves), "a transition was attempted without reading the transitions first"
+@check("process", weight=1, cap=UNINFORMED_CAP)
+def moves_informed(trace: Trace, task: Task) -> None:
+    """Every transition that went through named its issue, its transition and its resolution as earlier
+    answers or the prompt showed them."""
+    done = [(step, offered) for step, _, offered in _transitions(trace) if step.ok]
+    assert done, "no successful doTransition call"
+    for step, offered in done:
+        ref = step.arg("issueIdOrKey")
+        assert _issue_named(trace, step.turn, ref), \
+            f"call #{step.index} moves {show(ref)}, which no earlier answer or the prompt named"
+        assert offered, f"call #{step.index} uses transition {show(step.arg('transition'))}, which no read of " \
+                        f"an earlier turn offered for {show(ref)} since its last move"
+        for ref in _resolution_refs(step):
+            names = [v for v in (get(ref, "id"), get(ref, "name")) if v is not None]
+            assert all(informed(trace, step.turn, v) for v in names), \
+                f"call #{step.index} sets the resolution {show(ref)}, which no earlier answer or the prompt showed"
 
 
-CHECKS = (reached_target_status, resolution_as_requested, only_target_changed, transition_ids_offered,
-          transitions_read_first, no_invalid_call,
-          no_duplicate_write)
+CHECKS = (reached_target_status, resolution_as_requested, nothing_else_changed, transition_ids_offered,
+          moves_informed, no_invalid_call, no_duplicate_write)
 
 
 def paths(workflow: Workflow, start: str) -> dict[str, list[str]]:
@@ -116,7 +280,7 @@ class JiraTicketTransition(AtlassianScenario):
         super().__init__()
         self.scripts = {"oracle": oracle, "naive": naive, "spam": spam}
 
-    def build(self, rng: random.Random, site: Site, tier: str) -> tuple[str, dict[str, Any]]:
+    def build(self, rng: random.Random, site: Site, tier: str) -> tuple[str, TransitionTask]:
         options = []
         for issue in site.issues.values():
             wf = site.projects[issue.project].workflow
@@ -141,10 +305,27 @@ class JiraTicketTransition(AtlassianScenario):
                      f"status '{name}'{tail}. Make it so."
         else:
             prompt = f"Move {issue.key} to '{name}'{tail}."
-        data = {"key": issue.key, "id": issue.id, "target": target, "target_name": name, "path": path,
-                "resolution": resolution, "summary": issue.summary, "project": issue.key.split("-")[0],
-                "statuses": {s.id: s.name for s in site.statuses.values()}}
+        wf = site.projects[issue.project].workflow
+        shortest = routes(asdict(wf), issue.status, target)
+        data = TransitionTask(
+            issue.key, issue.id, issue.key.split("-")[0], issue.summary, issue.status, target, name, resolution,
+            _resolution_after(site, wf, issue, path, resolution), tuple(path),
+            tuple(dict.fromkeys(tuple(t["to"] for t in route) for route in shortest)),
+            {t.id: t.to for t in wf.transitions}, {s.id: s.name for s in site.statuses.values()})
         return prompt, data
+
+
+def _resolution_after(site: Site, workflow: Workflow, issue: Issue, path: list[str], wanted: str | None) -> str | None:
+    """The resolution the issue has after the oracle's path: set where a screen requires it, the workflow's
+    default on entering a done status, cleared on leaving one."""
+    by_id = {t.id: t for t in workflow.transitions}
+    resolution = issue.resolution
+    for tid in path:
+        t = by_id[tid]
+        if "resolution" in t.required:
+            resolution = wanted or "10000"
+        resolution = (resolution or "10000") if site.statuses[t.to].category == "done" else None
+    return resolution
 
 
 def _unique_summary(site: Site, issue: Issue, rng: random.Random) -> str:
@@ -156,31 +337,33 @@ def _unique_summary(site: Site, issue: Issue, rng: random.Random) -> str:
 
 
 def oracle(task: Task) -> Generator[Any, list[ToolResult], None]:
-    key = task.data["key"]
-    if task.data["summary"] and task.tier == "hard":
-        jql = f'project = {task.data["project"]} AND summary ~ "{task.data["summary"]}"'
+    data = _data(task)
+    key = data.key
+    if data.summary and task.tier == "hard":
+        jql = f'project = {data.project} AND summary ~ "{data.summary}"'
         (found,) = yield [("searchAndReconsileIssuesUsingJql", {"jql": jql, "fields": ["summary", "status"]})]
-        key = next(i["key"] for i in found.body["issues"] if i["fields"]["summary"] == task.data["summary"])
-    for tid in task.data["path"]:
+        key = next(i["key"] for i in found.body["issues"] if i["fields"]["summary"] == data.summary)
+    for tid in data.path:
         (offered,) = yield [("getTransitions", {"issueIdOrKey": key, "expand": "transitions.fields"})]
         t = next(t for t in offered.body["transitions"] if t["id"] == tid)
         body: dict[str, Any] = {"issueIdOrKey": key, "transition": {"id": tid}}
         if any(f["required"] for f in t.get("fields", {}).values()):
-            body["fields"] = {"resolution": {"id": task.data["resolution"] or "10000"}}
+            body["fields"] = {"resolution": {"id": data.resolution or "10000"}}
         yield [("doTransition", body)]
-    yield f"{key} is now in {task.data['target_name']}."
+    yield f"{key} is now in {data.target_name}."
 
 
 def naive(task: Task) -> Generator[Any, list[ToolResult], None]:
     """One transition with a guessed id, as small models do."""
-    yield [("doTransition", {"issueIdOrKey": task.data["key"], "transition": {"id": "31"}})]
+    yield [("doTransition", {"issueIdOrKey": _data(task).key, "transition": {"id": "31"}})]
     yield "Done."
 
 
 def spam(task: Task) -> Generator[Any, list[ToolResult], None]:
-    key = task.data["key"]
+    data = _data(task)
+    key = data.key
     for guess in ("11", "21", "31"):
-        yield [("searchAndReconsileIssuesUsingJql", {"jql": f"project = {task.data['project']}"}),
+        yield [("searchAndReconsileIssuesUsingJql", {"jql": f"project = {data.project}"}),
                ("getIssue", {"issueIdOrKey": key}), ("getTransitions", {"issueIdOrKey": key}),
                ("doTransition", {"issueIdOrKey": key, "transition": {"id": guess}})]
     yield "Done."
