@@ -8,8 +8,8 @@ pytest can rewrite their assertions first); the rollout loop and engine in `pyte
 from .case import Case, assert_checks
 from .checks import GROUPS, Check, CheckBug, CheckOutcome, Reward, check, checks_version, score
 from .policy import AssistantTurn, InfrastructureError, Policy, Sampling, TurnRequest
-from .settings import Settings
 from .scenario import Scenario
+from .settings import Settings
 from .task import SPLITS, Call, Environment, Script, Task
 from .trace import SCHEMA_VERSION, ToolCall, ToolResult, Trace, Turn
 

@@ -14,8 +14,8 @@ from typing import Any
 from .batcher import Batcher
 from .policy import AssistantTurn, InfrastructureError, Policy, Sampling, TurnRequest
 from .rollout import rollout
-from .settings import Settings
 from .scenario import Scenario
+from .settings import Settings
 from .task import Task
 from .trace import Trace
 

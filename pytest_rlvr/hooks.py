@@ -13,8 +13,8 @@ import pytest
 if TYPE_CHECKING:
     from .checks import Reward
     from .policy import Policy
-    from .settings import Settings
     from .scenario import Scenario
+    from .settings import Settings
     from .task import Task
     from .trace import Trace
 

@@ -22,9 +22,9 @@ from .case import Case
 from .gates import Gates, check_single_process
 from .options import add_options, read_settings
 from .recorder import Recorder
+from .scenario import Scenario
 from .session import FIXTURE, MARKER, RolloutSession
 from .settings import Settings
-from .scenario import Scenario
 from .workers import is_worker
 
 SETTINGS_KEY = pytest.StashKey[Settings]()

@@ -12,8 +12,8 @@ from collections.abc import Generator, Mapping, Sequence
 from typing import Any
 
 from .policy import AssistantTurn, TurnRequest
-from .schema_instances import random_instance
 from .scenario import Scenario
+from .schema_instances import random_instance
 from .task import Call, Script
 from .trace import ToolCall, ToolResult
 

@@ -16,9 +16,9 @@ import pytest
 from . import registry
 from .case import Case
 from .checks import score
+from .scenario import Scenario
 from .scripted import make_scripted, scripted_names
 from .settings import Settings
-from .scenario import Scenario
 from .task import Task
 from .workers import is_worker, queued_items
 

@@ -17,4 +17,5 @@ def test_check_outcomes_match_the_golden_file():
     diffs = [f"{s}/{p}/{t}: {want[s][p].get(t)} -> {row}"
              for s in got for p in got[s] for t, row in got[s][p].items() if want.get(s, {}).get(p, {}).get(t) != row]
     assert sorted(want) == sorted(got)
-    assert not diffs, f"{len(diffs)} check outcomes changed; review, then rewrite {GOLDEN.name}:\n" + "\n".join(diffs[:20])
+    assert not diffs, (f"{len(diffs)} check outcomes changed; review, then rewrite {GOLDEN.name}:\n"
+                       + "\n".join(diffs[:20]))

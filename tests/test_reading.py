@@ -30,7 +30,8 @@ def play(*turns):
 
 
 @given(st.recursive(st.none() | st.integers() | st.text(max_size=5),
-                    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3)),
+                    lambda inner: st.lists(inner, max_size=3)
+                    | st.dictionaries(st.text(max_size=3), inner, max_size=3)),
        st.lists(st.one_of(st.text(max_size=3), st.integers(-3, 3)), max_size=4))
 def test_get_never_raises(value, path):
     reading.get(value, *path)
