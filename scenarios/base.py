@@ -1,4 +1,4 @@
-"""What the five scenarios share: seeded tasks on a simulated site, splits, the world, helpers for checks."""
+"""What the five scenarios share: seeded tasks on a simulated site, splits, the world, the generic checks."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from abc import abstractmethod
 from functools import lru_cache
 from typing import Any
 
-from pytest_rlvr import Scenario, Task, ToolCall, ToolResult, Trace, check, generic
+from pytest_rlvr import Scenario, Task, generic
 
 from .atlassian import catalog
 from .atlassian.generate import generate
@@ -75,44 +75,5 @@ class AtlassianScenario(Scenario):
         return World(self._prepared(seed)[2], self.tool_names).snapshot()
 
 
-# -- helpers for checks ---------------------------------------------------------------------------------------
-def calls_to(trace: Trace, *operations: str, ok: bool | None = None) -> list[tuple[ToolCall, ToolResult]]:
-    """Calls of these operations (successful only with ok=True, failed only with ok=False)."""
-    return [(c, r) for c, r in trace.calls if r.operation in operations and (ok is None or r.ok == ok)]
-
-
-def args(call: ToolCall) -> dict[str, Any]:
-    return call.arguments if isinstance(call.arguments, dict) else {}
-
-
-def made_calls(trace: Trace) -> None:
-    """Process checks hold only for a policy that did something: a silent policy earns nothing."""
-    assert trace.calls, "no tool call was made"
-
-
 no_invalid_call = generic.no_invalid_call()
 no_duplicate_write = generic.no_duplicate_write()
-no_invented_tool = generic.no_invented_tool()
-
-
-
-
-
-
-@check("outcome", 1)
-def only_target_changed(trace: Trace, task: Task) -> None:
-    """Something changed, and only on the target issue (`task.data["key"]`): no collateral edits."""
-    changed = sorted(trace.state_diff)
-    assert changed, "nothing changed on the site"
-    others = [p for p in changed if not p.startswith(f"issues/{task.data['key']}/")]
-    assert not others, f"unexpected changes: {others}"
-
-
-def judged_write(trace: Trace, operation: str, what: str) -> dict[str, Any]:
-    """The arguments of the one `operation` call that argument checks judge: the call that succeeded, else the
-    last attempt. Several successes fail the check: the request was for one {what}."""
-    attempts = calls_to(trace, operation)
-    assert attempts, f"no {operation} call"
-    done = [c for c, r in attempts if r.ok]
-    assert len(done) <= 1, f"{len(done)} {operation} calls succeeded; the request was for one {what}"
-    return args(done[0] if done else attempts[-1][0])

@@ -70,11 +70,11 @@ from .reading import (
     get,
     informed,
     issue_informed,
-    issue_key,
     norm,
     prompt,
     scalar,
     show,
+    shown_together,
     steps,
     writes,
 )
@@ -238,23 +238,6 @@ def _account(value: Any) -> Any:
     return value
 
 
-def _seen(trace: Trace, turn: int, **pairs: str) -> bool:
-    """Whether a result of a turn before `turn` holds an object with all these values (an id shown beside
-    its key or name is that entity's id, not a number that happens to be equal)."""
-    for t in trace.turns[:turn]:
-        for result in t.results:
-            stack = [result.body] if result.ok else []
-            while stack:
-                node = stack.pop()
-                if isinstance(node, dict):
-                    if all(scalar(node.get(k)) == v for k, v in pairs.items()):
-                        return True
-                    stack.extend(node.values())
-                elif isinstance(node, list):
-                    stack.extend(node)
-    return False
-
-
 def _project_of(trace: Trace, step: Step) -> str | None:
     """The id of the existing project a create names (accepted or rejected), or None."""
     ref = _project_ref(step.arg("fields", "project"))
@@ -274,7 +257,7 @@ def _uninformed(trace: Trace, step: Step) -> list[str]:
     project = get(state, "projects", _project_of(trace, step) or "")
     pid, pkey = get(project, "id"), get(project, "key")
     in_prompt = ref is not None and ref == pkey and re.search(rf"(?<![\w-]){re.escape(ref)}(?![\w-])", prompt(trace))
-    if not (in_prompt or (pid and pkey and _seen(trace, turn, id=pid, key=pkey))):
+    if not (in_prompt or (pid and pkey and shown_together(trace, turn, id=pid, key=pkey))):
         out.append(f"project {ref}")
     names = {k: get(v, "name") for k, v in (get(state, "issue_types") or {}).items()}
     for field, table in (("issuetype", names), ("priority", get(state, "priorities") or {})):
@@ -282,18 +265,16 @@ def _uninformed(trace: Trace, step: Step) -> list[str]:
         if value is None:
             continue
         part, text = _ref(value, table)
-        ok = _seen(trace, turn, id=text, name=table[text]) if part == "id" else informed(trace, turn, text)
+        ok = shown_together(trace, turn, id=text, name=table[text]) if part == "id" else informed(trace, turn, text)
         if not ok:
             out.append(f"{field} {part} {text}")
     for field in ("assignee", "reporter"):
         account = scalar(_account(fields.get(field)))
-        if account and not _seen(trace, turn, accountId=account):
+        if account and not shown_together(trace, turn, accountId=account):
             out.append(f"{field} {account}")
     if fields.get("parent") is not None:
-        ref, key = _parent_ref(fields["parent"]), issue_key(trace, _parent_ref(fields["parent"]))
-        shown = issue_informed(trace, turn, ref) if (ref or "").upper() == key else \
-            bool(ref and key and _seen(trace, turn, id=ref, key=key))
-        if not shown:
+        ref = _parent_ref(fields["parent"])
+        if not issue_informed(trace, turn, ref):
             out.append(f"parent {ref}")
     return out
 

@@ -40,7 +40,6 @@ from pytest_rlvr import Task, ToolResult, Trace, check
 from .atlassian.site import Issue, Site, Workflow
 from .base import AtlassianScenario, no_duplicate_write, no_invalid_call
 from .reading import (
-    ISSUE_IN_URL,
     SIDE_EFFECT_CAP,
     UNINFORMED_CAP,
     Step,
@@ -125,31 +124,6 @@ def _transitions(trace: Trace) -> list[tuple[Step, str | None, bool]]:
         elif step.ok:
             reads.extend((step, key, ids) for key, ids in _shown(trace, step))
     return out
-
-
-def _issue_named(trace: Trace, turn: int, ref: Any) -> bool:
-    """Whether a call of `turn` named the issue as the prompt or an earlier answer showed it: a key as
-    `issue_informed` reads it; an id only where an earlier answer showed it as that issue's id (a search item,
-    or an object with the issue's key), not where the same number was a resolution's id."""
-    key, text = issue_key(trace, ref), scalar(ref) or ""
-    if (match := ISSUE_IN_URL.search(text)) is not None:
-        text = match.group(1)
-    if key is None or text.upper() == key:
-        return issue_informed(trace, turn, ref)
-    for t in trace.turns[:turn]:
-        for result in t.results:
-            items = get(result.body, "issues")
-            stack = [result.body] if result.ok else []
-            while stack:
-                node = stack.pop()
-                if isinstance(node, dict):
-                    if scalar(node.get("id")) == text and (node.get("key") == key or (
-                            isinstance(items, list) and any(node is i for i in items))):
-                        return True
-                    stack.extend(node.values())
-                elif isinstance(node, list):
-                    stack.extend(node)
-    return False
 
 
 def _resolution_refs(step: Step) -> list[Any]:
@@ -243,7 +217,7 @@ def moves_informed(trace: Trace, task: Task) -> None:
     assert done, "no successful doTransition call"
     for step, offered in done:
         ref = step.arg("issueIdOrKey")
-        assert _issue_named(trace, step.turn, ref), \
+        assert issue_informed(trace, step.turn, ref), \
             f"call #{step.index} moves {show(ref)}, which no earlier answer or the prompt named"
         assert offered, f"call #{step.index} uses transition {show(step.arg('transition'))}, which no read of " \
                         f"an earlier turn offered for {show(ref)} since its last move"

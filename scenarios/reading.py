@@ -144,14 +144,17 @@ def issue_key(trace: Trace, ref: Any) -> str | None:
 
 def issue_informed(trace: Trace, turn: int, ref: Any) -> bool:
     """Whether the issue reference a call of `turn` used was in the prompt or an earlier answer, in the form
-    it was written (a key in any case; an id only if an id was shown: a right id never read is a guess)."""
+    it was written: a key in any case; an id only where an answer showed it as that issue's id (beside its
+    key), not where the same number was another entity's id. A right id never read is a guess."""
     key = issue_key(trace, ref)
     if key is None:
         return False
     text = scalar(ref) or ""
     if (match := ISSUE_IN_URL.search(text)) is not None:
         text = match.group(1)
-    return informed(trace, turn, key if text.upper() == key else text)
+    if text.upper() == key:
+        return informed(trace, turn, key)
+    return shown_together(trace, turn, id=text, key=key)
 
 
 def page_id(trace: Trace, ref: Any) -> str | None:
@@ -232,6 +235,23 @@ def informed(trace: Trace, turn: int, value: Any) -> bool:
     if re.search(rf"(?<![\w-]){re.escape(text)}(?![\w-])", prompt(trace), re.IGNORECASE):
         return True
     return text in known_before(trace, turn)
+
+
+def shown_together(trace: Trace, turn: int, **pairs: str) -> bool:
+    """Whether a result of a turn before `turn` holds one object with all these values, e.g. an id beside
+    its key or name (that entity's id, not a number that happens to be equal)."""
+    for t in trace.turns[:turn]:
+        for result in t.results:
+            stack = [result.body] if result.ok else []
+            while stack:
+                node = stack.pop()
+                if isinstance(node, dict):
+                    if all(scalar(node.get(k)) == v for k, v in pairs.items()):
+                        return True
+                    stack.extend(node.values())
+                elif isinstance(node, list):
+                    stack.extend(node)
+    return False
 
 
 def issues_shown(trace: Trace, turn: int) -> dict[str, dict[str, Any]]:

@@ -66,6 +66,8 @@ def test_informed_means_answered_in_an_earlier_turn():
     assert not reading.informed(together, 0, issue_id), "a read of the same turn had not been answered"
     assert reading.informed(together, 0, "sec-4"), "the prompt names the key"
     assert reading.issue_informed(apart, 1, issue_id) and not reading.issue_informed(together, 0, issue_id)
+    assert reading.shown_together(apart, 1, id=issue_id, key="SEC-4")
+    assert not reading.shown_together(apart, 1, id=issue_id, key="SEC-5"), "an id counts beside its own key"
     assert "labels" in reading.issues_shown(apart, 1)["SEC-4"]
     assert reading.issues_shown(together, 0) == {}
     assert [s.op for s in reading.steps(apart)] == ["getIssue", "editIssue"]
