@@ -1,12 +1,15 @@
 """Score scripted policies on a scenario's eval tasks without pytest: the meta-tests and the README's table.
 
     python -m scenarios.scoring [scenario ...]
+    python -m scenarios.scoring --markdown
     python -m scenarios.scoring --golden tests/golden/check-outcomes.json
 
 The first prints, per scenario, the mean reward (and its lowest and highest) of the shipped scripted
 policies (oracle, noop, naive, spam, random) and of every red-team probe (`scenarios.redteam`), on the eval
-split. The second records every check outcome of the shipped policies on every eval task: the golden file
-that tests/test_golden.py holds the checks to, so that a change in what a check pays shows as a diff.
+split. The second prints the README's table: a row per shipped policy and per attack class (its worst
+probe), the lowest score of any legitimate variant, and the partial solutions best first. The third records
+every check outcome of the shipped policies on every eval task: the golden file that tests/test_golden.py
+holds the checks to, so that a change in what a check pays shows as a diff.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from pytest_rlvr import Reward, Sampling, Scenario, Script, Task, Trace, score
 from pytest_rlvr.rollout import rollout
 from pytest_rlvr.scripted import ScriptPolicy, make_scripted
 
-from .redteam import probes
+from .redteam import ATTACKS, probes
 
 POLICIES = ("oracle", "noop", "naive", "spam", "random")
 
@@ -76,6 +79,31 @@ def _all() -> dict[str, Scenario]:
     return SCENARIOS
 
 
+def markdown(scenarios: list[Scenario]) -> str:
+    """The README's table: mean reward over the eval tasks, one column per scenario."""
+    rows: dict[str, list[str]] = {p: [] for p in POLICIES}
+    rows.update({f"{a}: {ATTACKS[a]} (worst probe)": [] for a in ATTACKS})
+    rows["legitimate variants (lowest task score)"] = []
+    rows["partial solutions, best first"] = []
+    for scenario in scenarios:
+        scores_of = table([scenario])[scenario.name]
+        team = {p.name: p for p in probes(scenario.name)}
+        for p in POLICIES:
+            rows[p].append(f"{mean(scores_of[p]):.3f}")
+        for a in ATTACKS:
+            worst = max(mean(scores_of[f"adversarial:{n}"]) for n, p in team.items() if p.attack == a)
+            rows[f"{a}: {ATTACKS[a]} (worst probe)"].append(f"{worst:.3f}")
+        legit = [n for n, p in team.items() if p.kind == "legitimate"]
+        rows["legitimate variants (lowest task score)"].append(
+            f"{min(min(scores_of[f'legitimate:{n}']) for n in legit):.3f} ({len(legit)})")
+        rows["partial solutions, best first"].append(" > ".join(
+            f"{mean(scores_of[f'partial:{n}']):.2f}" for n, p in team.items() if p.kind == "partial"))
+    head = "| policy | " + " | ".join(s.name for s in scenarios) + " |"
+    lines = [head, "|---" * (len(scenarios) + 1) + "|"]
+    lines += [f"| {name} | " + " | ".join(values) + " |" for name, values in rows.items()]
+    return "\n".join(lines)
+
+
 def main(names: list[str]) -> None:
     chosen = [_all()[n] for n in names] or list(_all().values())
     for scenario in chosen:
@@ -86,7 +114,7 @@ def main(names: list[str]) -> None:
             what = kind or "shipped"
             if kind == "adversarial":
                 what = f"{kind}, {kinds[probe].attack}, bound {kinds[probe].bound:g}"
-            print(f"  {probe:34s} {mean(rewards):.3f}  [{min(rewards):.3f}, {max(rewards):.3f}]  {what}")
+            print(f"  {probe:40s} {mean(rewards):.3f}  [{min(rewards):.3f}, {max(rewards):.3f}]  {what}")
 
 
 if __name__ == "__main__":
@@ -94,5 +122,7 @@ if __name__ == "__main__":
         with open(sys.argv[2], "w") as file:
             json.dump(outcomes(list(_all().values())), file, indent=1, sort_keys=True)
             file.write("\n")
+    elif sys.argv[1:] == ["--markdown"]:
+        print(markdown(list(_all().values())))
     else:
         main(sys.argv[1:])
