@@ -59,6 +59,27 @@ def unit_float(text: str) -> float:
     return value
 
 
+def positive_float(text: str) -> float:
+    """A finite number above 0."""
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        raise argparse.ArgumentTypeError(f"must be a number > 0, not {text!r}") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a number > 0, not {text!r}")
+    return value
+
+
+def yes_no(text: str) -> bool:
+    """An ini boolean: true/false, yes/no, 1/0, on/off."""
+    value = str(text).strip().lower()
+    if value in ("true", "yes", "1", "on"):
+        return True
+    if value in ("false", "no", "0", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"must be true or false, not {text!r}")
+
+
 def split_name(text: str) -> str:
     """One of the task splits."""
     if text not in SPLITS:
@@ -122,6 +143,7 @@ class Option:
     metavar: str
     repeatable: bool = False
     flag_name: str | None = None
+    switch: bool = False  # a flag without a value on the command line; true/false in the ini file
 
     @property
     def flag(self) -> str:
@@ -156,6 +178,12 @@ OPTIONS = (
            "(default: not saved)", "PATH"),
     Option("retries", non_negative_int, "retries of a failing policy call before the case errors "
            "(default: 3)", "N"),
+    Option("timeout", positive_float, "seconds one policy request may take before it counts as a failed "
+           "call (retried, then an infrastructure error) (default: 120)", "SECONDS"),
+    Option("resume", yes_no, "reuse the finished rollouts of the run saved at --rlvr-save when its model, "
+           "serving settings, tasks and checks match; roll out only what is missing", "", switch=True),
+    Option("allow_incomparable", yes_no, "let a gate or comparison that shares no case with its baseline, or "
+           "whose runs differ in split or checks, warn instead of fail", "", switch=True),
     Option("baseline", baseline_path, "results JSON of an earlier --rlvr-save run: gate each scenario on the "
            "paired difference over shared cases, as test items rlvr-gate::baseline[SCENARIO] (default: none)",
            "PATH"),
@@ -172,8 +200,13 @@ def add_options(parser: pytest.Parser) -> None:
     """Declare every option in the `rlvr` group, each with its ini mirror."""
     group = parser.getgroup("rlvr", "pytest-rlvr: evaluate tool-using policies with checks as rewards")
     for option in OPTIONS:
-        group.addoption(option.flag, dest=option.dest, metavar=option.metavar, default=None,
-                        action="append" if option.repeatable else "store", help=option.help)
+        text = option.help.replace("%", "%%")  # argparse formats help text with %
+        if option.switch:
+            group.addoption(option.flag, dest=option.dest, default=None, action="store_const", const="true",
+                            help=text)
+        else:
+            group.addoption(option.flag, dest=option.dest, metavar=option.metavar, default=None,
+                            action="append" if option.repeatable else "store", help=text)
         if option.repeatable:
             parser.addini(option.ini, f"{option.help} [{option.flag}]", type="linelist", default=[])
         else:

@@ -32,6 +32,9 @@ class Settings:
         baseline: The results JSON of an earlier run to gate against; no comparison when None.
         max_drop: The drop in mean reward against the baseline that is tolerated (see `pytest_rlvr.compare`).
         min_rewards: Absolute floors on scenarios' mean rewards, as (scenario, floor) pairs.
+        timeout: The most seconds one policy request may take before it counts as a failed call.
+        resume: Reuse the finished rollouts of the run saved at `save` when its settings match.
+        allow_incomparable: A gate or comparison with nothing to compare warns instead of failing.
     """
 
     model: str = DEFAULT_MODEL
@@ -51,6 +54,9 @@ class Settings:
     baseline: Path | None = None
     max_drop: float = 0.02
     min_rewards: tuple[tuple[str, float], ...] = ()
+    timeout: float = 120.0
+    resume: bool = False
+    allow_incomparable: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON data."""
