@@ -3,6 +3,8 @@ PY ?= python3
 MODEL ?= smollm2-135m
 TASKS ?= 5
 MAX_TOKENS ?= 256
+# Where `make eval` saves its results (and traces beside them): a file name made from the model's.
+SAVE ?= runs/eval-$(subst :,-,$(subst /,-,$(MODEL))).json
 VENV := .venv
 BIN := $(VENV)/bin
 
@@ -15,7 +17,8 @@ $(BIN)/.installed: pyproject.toml
 
 .PHONY: eval test bench
 eval: $(BIN)/.installed
-	$(BIN)/python -m pytest scenarios --rlvr-model=$(MODEL) --rlvr-tasks=$(TASKS) --rlvr-max-tokens=$(MAX_TOKENS) $(ARGS)
+	$(BIN)/python -m pytest scenarios --rlvr-model=$(MODEL) --rlvr-tasks=$(TASKS) --rlvr-max-tokens=$(MAX_TOKENS) \
+		--rlvr-save=$(SAVE) $(ARGS)
 
 test: $(BIN)/.installed
 	$(BIN)/ruff check .

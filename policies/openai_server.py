@@ -3,8 +3,10 @@
 Each rollout's turn is one HTTP request (`max_batch_size = 1`); the engine keeps many in flight
 (`max_concurrent_batches`), and the server batches them itself. Requests are spread round-robin over the
 base URLs, one `AsyncOpenAI` client each, with the client's own retries off: the engine retries
-infrastructure errors (refused connections, timeouts, 408/429/5xx) with backoff, so the retry policy lives
-in one place. Any other 4xx is a bug or a configuration error and fails the case at once.
+infrastructure errors (refused connections, timeouts, 408/429/5xx, and answers that are not OpenAI responses:
+truncated or empty JSON, an HTML page) with backoff, so the retry policy lives in one place. Each request,
+model lookup included, is bounded by `timeout_s` (`--rlvr-timeout`). Any other 4xx is a bug or a configuration
+error and fails the case at once.
 
 Two ways to talk to the server:
 
@@ -34,11 +36,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from pytest_rlvr.policy import AssistantTurn, InfrastructureError, TurnRequest
+from pytest_rlvr.policy import AssistantTurn, InfrastructureError, PolicyRequestError, TurnRequest
 from pytest_rlvr.trace import ToolCall
 
 from .chat import THINK, model_messages, parse, template
-from .registry import EMBEDDED, METADATA, ModelSpec
+from .registry import EMBEDDED, METADATA, ModelSpec, origin
 
 RETRYABLE_STATUS = frozenset({408, 429})
 """HTTP statuses below 500 that mean "try again later" rather than "this request is wrong"."""
@@ -47,10 +49,10 @@ END_MARKERS = ("<|im_end|>", "<|endoftext|>")
 """End-of-turn markers cut from `/v1/completions` text, for servers that do not strip special tokens."""
 
 
-class ServerRequestError(RuntimeError):
+class ServerRequestError(PolicyRequestError):
     """The server refused a request as malformed (a 4xx other than 408 or 429): a bug or a configuration error.
 
-    Not an InfrastructureError, so the engine does not retry it: the case fails at once with this message.
+    Not an InfrastructureError, so the engine does not retry it: the case errors at once with this message.
     """
 
 
@@ -118,12 +120,50 @@ def _message(exc: Exception) -> str:
     return text if len(text) <= 400 else text[:400] + "..."
 
 
-def translate(exc: Exception, url: str, endpoint: str, model: str) -> Exception | None:
+def timed_out(url: str, endpoint: str, timeout_s: float) -> InfrastructureError:
+    return InfrastructureError(f"{url}: {endpoint} timed out after {timeout_s:g} s (--rlvr-timeout)")
+
+
+def beginning(text: str, limit: int = 120) -> str:
+    """The first characters of a server's answer, on one line, for an error message."""
+    text = " ".join(text.split())
+    if not text:
+        return "an empty body"
+    return repr(text if len(text) <= limit else text[:limit] + "...")
+
+
+def malformed(url: str, endpoint: str, raw: Any, what: str) -> InfrastructureError:
+    """A server answer that is not what the endpoint returns (retried like a 5xx: a proxy's error page, a
+    truncated body)."""
+    return InfrastructureError(f"{url}: {endpoint} answered HTTP {raw.http_response.status_code} with something "
+                               f"that is not {what}: {beginning(raw.http_response.text)}")
+
+
+def answer_json(raw: Any) -> Any:
+    """The JSON of a raw `openai` response; None when the body is not JSON."""
+    try:
+        return json.loads(raw.http_response.text)
+    except ValueError:
+        return None
+
+
+def completion(raw: Any, url: str, endpoint: str, field: str) -> Any:
+    """The parsed (chat) completion of a raw response whose first choice carries `field` ("message" or "text");
+    an InfrastructureError naming the URL and the answer's first characters when it is something else."""
+    data = answer_json(raw)
+    choices = data.get("choices") if isinstance(data, dict) else None
+    first = choices[0] if isinstance(choices, list) and choices else None
+    if not isinstance(first, dict) or not isinstance(first.get(field), dict if field == "message" else str):
+        raise malformed(url, endpoint, raw, f"a {endpoint.replace('.', ' ').removesuffix('s')} with choices")
+    return raw.parse()
+
+
+def translate(exc: Exception, url: str, endpoint: str, model: str, timeout_s: float) -> Exception | None:
     """The exception to raise for an `openai` client error, or None when it is not one."""
     import openai
 
     if isinstance(exc, openai.APITimeoutError):
-        return InfrastructureError(f"{url}: {endpoint} timed out")
+        return timed_out(url, endpoint, timeout_s)
     if isinstance(exc, openai.APIConnectionError):
         cause = exc.__cause__ or exc.__context__
         return InfrastructureError(f"{url}: cannot connect ({_message(cause) if cause else _message(exc)})")
@@ -139,8 +179,8 @@ def translate(exc: Exception, url: str, endpoint: str, model: str) -> Exception 
         return ServerRequestError(f"{url} refused {endpoint} for model {model!r} with HTTP {status}: "
                                   f"{_message(exc)}{hint}")
     if isinstance(exc, openai.APIResponseValidationError):
-        return ServerRequestError(f"{url}: {endpoint} answered something that is not an OpenAI response: "
-                                  f"{_message(exc)}")
+        return InfrastructureError(f"{url}: {endpoint} answered something that is not an OpenAI response: "
+                                   f"{_message(exc)}")
     return None
 
 
@@ -177,7 +217,8 @@ class OpenAIPolicy:
             template, tool-call format and thinking setting.
         base_urls: The servers; each turn goes to the next one (round-robin).
         client_side: Render prompts here and use `/v1/completions` (for servers without a tool parser).
-        timeout_s: The most seconds one request may take before it counts as an infrastructure error.
+        timeout_s: The most seconds one request may take before it counts as an infrastructure error
+            (`--rlvr-timeout`).
         served_model: The model name to send; asked from the server (`GET /v1/models`) when None.
         api_key: Sent as the bearer token; `OPENAI_API_KEY`, else a placeholder, when None.
         max_concurrent: The most requests in flight at once.
@@ -187,7 +228,7 @@ class OpenAIPolicy:
     max_concurrent_batches = 64
 
     def __init__(self, spec: ModelSpec, base_urls: Sequence[str], *, client_side: bool = False,
-                 timeout_s: float = 600.0, served_model: str | None = None, api_key: str | None = None,
+                 timeout_s: float = 120.0, served_model: str | None = None, api_key: str | None = None,
                  max_concurrent: int | None = None) -> None:
         if not base_urls:
             raise ValueError("OpenAIPolicy needs at least one base URL")
@@ -201,6 +242,7 @@ class OpenAIPolicy:
             self.max_concurrent_batches = max_concurrent
         self._served: dict[str, str] = {u: served_model for u in self.base_urls} if served_model else {}
         self._owned_by: dict[str, str] = {}
+        self._listed: dict[str, list[str]] = {}  # the models each server lists, once asked
         self._next = itertools.count()
         self._clients: dict[str, Any] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -222,13 +264,26 @@ class OpenAIPolicy:
                 "endpoint": "completions" if self.client_side else "chat.completions",
                 "client_side": self.client_side,
                 "tool_parsing": "client" if self.client_side else "server (client-side for <tool_call> text)",
-                "template": self.spec.template, "tool_format": self.spec.tool_format,
+                "spec": origin(self.spec), "template": self.spec.template, "tool_format": self.spec.tool_format,
                 "thinking": self.spec.thinking, "timeout_s": self.timeout_s,
                 "max_concurrent": self.max_concurrent_batches, "choice": getattr(self, "choice", None)}
+
+    def unserved(self) -> str | None:
+        """Why a server will not answer for this model: it lists models, not the one we would send. None when
+        every server that could be asked serves it (a blocking call per server not asked yet)."""
+        for url in self.base_urls:
+            if url not in self._served:
+                self._resolve_sync(url)
+            listed = self._listed.get(url)
+            if listed and self._served.get(url) not in listed:
+                shown = ", ".join(listed[:12]) + (", ..." if len(listed) > 12 else "")
+                return f"{url} does not serve {self.spec.model!r}; it serves: {shown}"
+        return None
 
     def _remember(self, url: str, listed: Sequence[Mapping[str, Any]]) -> str:
         name = pick_model(listed, self.spec)
         self._served[url] = name
+        self._listed[url] = [str(m["id"]) for m in listed if m.get("id")]
         owners = {str(m.get("owned_by")) for m in listed if str(m.get("id")) == name and m.get("owned_by")}
         if owners:
             self._owned_by[url] = sorted(owners)[0]
@@ -237,7 +292,7 @@ class OpenAIPolicy:
     def _resolve_sync(self, url: str) -> None:
         request = urllib.request.Request(f"{url}/models", headers={"Authorization": f"Bearer {self.api_key}"})
         try:
-            with urllib.request.urlopen(request, timeout=5) as answer:
+            with urllib.request.urlopen(request, timeout=min(5.0, self.timeout_s)) as answer:
                 data = json.load(answer)
         except (OSError, ValueError):
             return  # unreachable now: asked again before the first request
@@ -254,13 +309,14 @@ class OpenAIPolicy:
             import openai
 
             try:
-                page = await client.models.list()
+                raw = await client.models.with_raw_response.list()
             except openai.NotFoundError:  # a server without /v1/models
                 self._served[url] = self.spec.model
                 return self.spec.model
-            except openai.OpenAIError as exc:
-                raise translate(exc, url, "GET /models", self.spec.model) or exc from exc
-            return self._remember(url, [m.model_dump() for m in page.data])
+            data = answer_json(raw)
+            if not isinstance(data, Mapping) or not isinstance(data.get("data"), list):
+                raise malformed(url, "GET /models", raw, "a list of models")
+            return self._remember(url, [m for m in data["data"] if isinstance(m, Mapping)])
 
     # -- clients -------------------------------------------------------------------------------------------
     def _client(self) -> tuple[str, Any]:
@@ -283,14 +339,19 @@ class OpenAIPolicy:
         import openai
 
         url, client = self._client()
-        model = await self._model_for(url, client)
-        endpoint = "completions" if self.client_side else "chat.completions"
+        endpoint, model = "GET /models", self.spec.model
+        prompt = await self.render(request) if self.client_side else None  # not the server's time: not timed
         try:
-            if self.client_side:
-                return await self._completion(client, model, request)
-            return await self._chat(client, model, request)
+            async with asyncio.timeout(self.timeout_s):  # the whole request, however slowly its bytes come
+                model = await self._model_for(url, client)
+                endpoint = "completions" if self.client_side else "chat.completions"
+                if prompt is not None:
+                    return await self._completion(client, url, model, prompt, request)
+                return await self._chat(client, url, model, request)
+        except TimeoutError as exc:
+            raise timed_out(url, endpoint, self.timeout_s) from exc
         except openai.OpenAIError as exc:
-            translated = translate(exc, url, endpoint, model)
+            translated = translate(exc, url, endpoint, model, self.timeout_s)
             if translated is None:
                 raise
             raise translated from exc
@@ -299,17 +360,16 @@ class OpenAIPolicy:
         s = request.sampling
         return {"temperature": s.temperature, "max_tokens": s.max_tokens, "seed": s.seed}
 
-    async def _chat(self, client: Any, model: str, request: TurnRequest) -> AssistantTurn:
+    async def _chat(self, client: Any, url: str, model: str, request: TurnRequest) -> AssistantTurn:
         options: dict[str, Any] = {}
         if thinking_switch(self.spec):
             options["extra_body"] = {"chat_template_kwargs": {"enable_thinking": self.spec.thinking}}
         if request.tools:
             options["tools"] = [dict(t) for t in request.tools]
-        completion = await client.chat.completions.create(
+        raw = await client.chat.completions.with_raw_response.create(
             model=model, messages=wire_messages(request.messages), **self._sampling(request), **options)
-        if not completion.choices:
-            raise ServerRequestError(f"{model}: the server answered a chat completion without choices")
-        message = completion.choices[0].message
+        answer = completion(raw, url, "chat.completions", "message")
+        message = answer.choices[0].message
         content = message.content or ""
         structured = [c for c in (message.tool_calls or []) if getattr(c, "function", None) is not None]
         if structured:
@@ -317,20 +377,18 @@ class OpenAIPolicy:
             text = THINK.sub("", content).strip()
         else:  # a server without a tool parser hands back the markup as text
             text, calls = parse(content, self.spec.tool_format)
-        return AssistantTurn(text, calls, *_usage(completion))
+        return AssistantTurn(text, calls, *_usage(answer))
 
-    async def _completion(self, client: Any, model: str, request: TurnRequest) -> AssistantTurn:
-        prompt = await self.render(request)
-        completion = await client.completions.create(model=model, prompt=prompt, **self._sampling(request))
-        if not completion.choices:
-            raise ServerRequestError(f"{model}: the server answered a completion without choices")
-        text = completion.choices[0].text or ""
+    async def _completion(self, client: Any, url: str, model: str, prompt: str, request: TurnRequest) -> AssistantTurn:
+        raw = await client.completions.with_raw_response.create(model=model, prompt=prompt, **self._sampling(request))
+        answer = completion(raw, url, "completions", "text")
+        text = answer.choices[0].text or ""
         for marker in END_MARKERS:
             text = text.split(marker, 1)[0]
         if prompt.rfind("<think>") > prompt.rfind("</think>"):  # the template opened the thinking block
             text = "<think>" + text
         prose, calls = parse(text, self.spec.tool_format)
-        return AssistantTurn(prose, calls, *_usage(completion))
+        return AssistantTurn(prose, calls, *_usage(answer))
 
     # -- client-side rendering -----------------------------------------------------------------------------
     async def render(self, request: TurnRequest) -> str:

@@ -2,6 +2,10 @@
 
 `auto` chooses: a base URL given → the OpenAI-compatible server; vLLM importable and a GPU present → a
 managed vLLM server; otherwise transformers in-process (the embedded default and local checkpoints).
+With a base URL, any name the server serves is a model: one that is not an alias is sent as named, with the
+default template and tool-call format (`registry.guess`); such a name that a reachable server does not list
+is refused (unless the server serves one model only: that one is sent). A name that looks like a path and
+names no directory is refused too.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from .registry import ALIASES, EMBEDDED, ModelSpec, resolve
+from .registry import ALIASES, EMBEDDED, ModelSpec, looks_like_path, origin, resolve
 
 BACKENDS = ("auto", "hf", "openai", "vllm")
 
@@ -48,8 +52,8 @@ def choose(model: str, backend: str, base_urls: tuple[str, ...]) -> tuple[str, s
     if local:
         return "hf", "no base URL, no vLLM with a GPU: transformers in-process"
     raise pytest.UsageError(
-        f"--rlvr-model={model}: needs a GPU with vLLM (pip install 'pytest-rlvr[vllm]') or a server: "
-        f"pass --rlvr-base-url=http://HOST:PORT/v1")
+        f"--rlvr-model={model}: no such directory, and as a model id it needs a server (pass "
+        f"--rlvr-base-url=http://HOST:PORT/v1) or a GPU with vLLM (pip install 'pytest-rlvr[vllm]')")
 
 
 def known(model: str) -> bool:
@@ -59,17 +63,28 @@ def known(model: str) -> bool:
 
 @pytest.hookimpl(trylast=True)
 def pytest_rlvr_make_policy(config: pytest.Config, model: str, settings: Any) -> Any:
-    if not known(model):
+    base_urls = tuple(settings.base_urls)
+    if not base_urls and looks_like_path(model) and not Path(model).expanduser().is_dir():
+        raise pytest.UsageError(
+            f"--rlvr-model={model}: no such directory; pass a checkpoint directory (e.g. the --output of "
+            f"python -m train), an alias ({', '.join(ALIASES)}), or a model id with --rlvr-base-url")
+    if not known(model) and not base_urls:
+        return None
+    backend, why = choose(model, config.getoption("rlvr_backend") or config.getini("rlvr_backend"), base_urls)
+    if not known(model) and backend != "openai":
         return None
     spec = resolve(model)
-    backend, why = choose(model, config.getoption("rlvr_backend") or config.getini("rlvr_backend"),
-                          tuple(settings.base_urls))
     policy = make(spec, backend, settings)
     policy.choice = {"backend": backend, "why": why}  # saved with the policy's info
+    # A name only a server knows must be one it lists. (`transformers serve` loads a hub id or a directory
+    # that it does not list yet, so those are not checked.)
+    if not known(model) and (problem := policy.unserved()):
+        raise pytest.UsageError(f"--rlvr-model={model}: {problem}")
+    guessed = "" if origin(spec) != "guessed from the name" else " (guessed: not an alias or a checkpoint)"
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None:
         reporter.write_line(f"rlvr: model {spec.alias} · backend {backend} ({why}) · template {spec.template} "
-                            f"· tool calls {spec.tool_format}")
+                            f"· tool calls {spec.tool_format}{guessed}")
     return policy
 
 
@@ -83,7 +98,9 @@ def make(spec: ModelSpec, backend: str, settings: Any) -> Any:
 
         if not settings.base_urls:
             raise pytest.UsageError("--rlvr-backend=openai needs --rlvr-base-url")
-        return OpenAIPolicy(spec, tuple(settings.base_urls))
+        return OpenAIPolicy(spec, tuple(settings.base_urls), timeout_s=settings.timeout)
     from .vllm import ManagedVLLM
 
-    return ManagedVLLM(spec)
+    managed = ManagedVLLM(spec)
+    managed.policy.timeout_s = settings.timeout  # its requests go through an OpenAIPolicy
+    return managed

@@ -71,5 +71,24 @@ def guess(model_id: str) -> ModelSpec:
     return ModelSpec(model_id, model_id, "qwen2_5.jinja", "hermes")
 
 
+def origin(spec: ModelSpec) -> str:
+    """Where a spec's template and tool-call format come from: "alias", "checkpoint" (its saved spec), or
+    "guessed from the name" (a model id, a directory without a saved spec, a name only a server knows)."""
+    if spec.alias in ALIASES:
+        return "alias"
+    if Path(spec.model, METADATA).exists():
+        return "checkpoint"
+    return "guessed from the name"
+
+
+def looks_like_path(model: str) -> bool:
+    """A name meant as a local directory rather than a model id (`org/name`) or an alias: it starts with `.`,
+    `~` or a separator, has more than one part, ends with a separator, or its parent is a local directory."""
+    name = model.replace("\\", "/")
+    if name.startswith((".", "~", "/")) or name.endswith("/") or name.count("/") > 1:
+        return True
+    return "/" in name and Path(model).expanduser().parent.is_dir()
+
+
 def save_metadata(directory: str | Path, spec: ModelSpec) -> None:
     Path(directory, METADATA).write_text(json.dumps(spec.to_dict(), indent=1) + "\n")

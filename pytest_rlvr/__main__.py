@@ -2,7 +2,9 @@
 
 Prints the table the `--rlvr-baseline` gates show (paired difference per scenario, its 95% bootstrap
 interval, the verdict) and every difference between the runs. Exit status: 0 without regression, 1 when
-some scenario regressed, 2 for a usage error (an unreadable file, a bad option).
+some scenario regressed, 2 for a usage error (a bad option; a missing, unreadable or malformed results
+file, in one line), 3 when the runs are not comparable (no shared case, or another split or checks
+version) and nothing regressed; `--allow-incomparable` makes that a warning.
 """
 
 from __future__ import annotations
@@ -15,9 +17,13 @@ from pathlib import Path
 from .compare import MAX_DROP, MIN_SHARED, compare, describe, read_results, render
 from .options import non_negative_float, non_negative_int, positive_int
 
+PROG = "python -m pytest_rlvr"
+USAGE_ERROR, INCOMPARABLE = 2, 3
+HINT = "--allow-incomparable makes this a warning"
+
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pytest_rlvr", description="pytest-rlvr tools")
+    parser = argparse.ArgumentParser(prog=PROG, description="pytest-rlvr tools")
     commands = parser.add_subparsers(dest="command", required=True)
     command = commands.add_parser("compare", help="compare two results JSON files written by --rlvr-save")
     command.add_argument("baseline", type=Path, help="results of the baseline run")
@@ -28,19 +34,34 @@ def main(argv: Sequence[str] | None = None) -> int:
                          help=f"fewest shared cases that give a verdict (default: {MIN_SHARED})")
     command.add_argument("--seed", type=non_negative_int, default=None, metavar="N",
                          help="bootstrap seed (default: the current run's --rlvr-seed, as the gate uses)")
+    command.add_argument("--allow-incomparable", action="store_true",
+                         help="warn instead of failing when the runs share no case or differ in split or "
+                              "checks version, as --rlvr-allow-incomparable")
     args = parser.parse_args(argv)
     try:
         baseline, current = read_results(args.baseline), read_results(args.current)
     except ValueError as exc:
-        parser.error(str(exc))
-    seed = args.seed if args.seed is not None else ((current.get("run") or {}).get("settings") or {}).get("seed", 0)
-    comparison = compare(baseline, current, args.max_drop, args.min_shared, seed=seed or 0)
+        print(f"{PROG} compare: error: {exc}", file=sys.stderr)
+        return USAGE_ERROR
+    seed = args.seed if args.seed is not None else ((current.get("run") or {}).get("settings") or {}).get("seed")
+    comparison = compare(baseline, current, args.max_drop, args.min_shared, seed=seed if isinstance(seed, int) else 0,
+                         allow_incomparable=args.allow_incomparable)
     print(f"baseline {args.baseline} ({describe(baseline)}) vs current {args.current} ({describe(current)}); "
           f"max drop {args.max_drop:g}")
-    regressed = comparison.regressed
-    verdict = f"regressions: {', '.join(regressed)}" if regressed else "no regression"
+    regressed, incomparable = comparison.regressed, comparison.incomparable
+    empty = not comparison.scenarios and not args.allow_incomparable  # the current run holds no case
+    if regressed:
+        verdict = f"regressions: {', '.join(regressed)}"
+    elif incomparable:
+        verdict = f"not comparable: {', '.join(incomparable)}; {HINT}"
+    elif empty:
+        verdict = f"not comparable: {args.current} holds no case; {HINT}"
+    else:
+        verdict = "no regression" if comparison.scenarios else "nothing compared"
     print(render(comparison, None, 100, False, [verdict]))
-    return 1 if regressed else 0
+    if regressed:
+        return 1
+    return INCOMPARABLE if incomparable or empty else 0
 
 
 if __name__ == "__main__":

@@ -22,6 +22,9 @@ from .trace import Trace
 RETRYABLE: tuple[type[BaseException], ...] = (InfrastructureError, TimeoutError, ConnectionError)
 """What a policy raises when the serving side failed; anything else is a bug and fails the case at once."""
 
+MAX_BACKOFF_S = 30.0
+"""The longest wait between two tries of a call."""
+
 
 def sample_seed(run_seed: int, task_id: str, sample: int) -> int:
     """The seed of one sample, derived from (run seed, task id, sample index); fits in 31 bits."""
@@ -102,5 +105,5 @@ class Engine:
                         f"policy {getattr(self.policy, 'name', '?')!r} failed {attempts} times on "
                         f"{request.rollout_id}: {type(exc).__name__}: {exc}"
                     ) from exc
-                await asyncio.sleep(self.settings.backoff_s * 2**attempt)
+                await asyncio.sleep(min(self.settings.backoff_s * 2**attempt, MAX_BACKOFF_S))
         raise AssertionError("unreachable")

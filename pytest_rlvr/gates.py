@@ -4,7 +4,9 @@ With `--rlvr-baseline PATH`, every scenario of the run gets an item `rlvr-gate::
 that compares the run with the baseline's results on their shared cases (`pytest_rlvr.compare`); with
 `--rlvr-min-reward SCENARIO=VALUE`, an item `rlvr-gate::min-reward[SCENARIO]` checks the floor. They are
 ordinary test items, so a regression is a failed test in the terminal, the exit code and JUnit XML, with
-the numbers in the failure message and as properties. "Too few shared cases to tell" is a skip.
+the numbers in the failure message and as properties. "Too few shared cases to tell" (1 to 4) is a skip.
+A gate that compares nothing (no shared case, or runs of another split or checks version) fails with the
+reason; `--rlvr-allow-incomparable` makes the reason a warning.
 
 The items read the case records the recorder gathered in this process, so gates need a single process
 (not pytest-xdist's `-n`).
@@ -17,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .compare import TOO_FEW, Comparison, compare, describe, read_results, render
+from .compare import INCOMPARABLE, TOO_FEW, Comparison, compare, describe, read_results, render
 from .session import case_spec
 from .settings import Settings
 
@@ -25,6 +27,7 @@ if TYPE_CHECKING:
     from .recorder import Recorder
 
 GATE_PREFIX = "rlvr-gate"
+ALLOW_HINT = "--rlvr-allow-incomparable makes this a warning"
 
 
 class RlvrGateWarning(pytest.PytestWarning):
@@ -66,7 +69,10 @@ class Gates:
         self.config = config
         self.settings = settings
         self.recorder = recorder
-        self.baseline = read_results(settings.baseline) if settings.baseline is not None else None
+        try:
+            self.baseline = read_results(settings.baseline) if settings.baseline is not None else None
+        except ValueError as exc:  # changed since the option was checked
+            raise pytest.UsageError(f"--rlvr-baseline={settings.baseline}: {exc}") from None
         self._comparison: Comparison | None = None
         self._compared_records = -1
 
@@ -102,7 +108,8 @@ class Gates:
         assert self.baseline is not None
         if self._comparison is None or self._compared_records != len(self.recorder.records):
             self._comparison = compare(self.baseline, self.current(), self.settings.max_drop,
-                                       seed=self.settings.seed)
+                                       seed=self.settings.seed,
+                                       allow_incomparable=self.settings.allow_incomparable)
             self._compared_records = len(self.recorder.records)
         return self._comparison
 
@@ -113,11 +120,16 @@ class Gates:
             warnings.warn(RlvrGateWarning(f"baseline {self.settings.baseline}: {note}"), stacklevel=1)
             item.user_properties.append(("warning", note))
         result = comparison.scenarios.get(item.scenario)
-        if result is None:  # every case of the scenario was deselected or errored before recording
-            pytest.skip(f"{item.scenario}: {TOO_FEW}: no case of this scenario was scored in this run")
+        baseline = f"baseline {self.settings.baseline}: {describe(self.baseline or {})}"
+        if result is None:  # every case of the scenario errored before it was recorded
+            message = f"{item.scenario}: {INCOMPARABLE}: no case of this scenario was scored in this run ({baseline})"
+            if self.settings.allow_incomparable:
+                pytest.skip(message)
+            pytest.fail(f"{message}; {ALLOW_HINT}", pytrace=False)
         item.user_properties.extend(result.properties())
-        message = "\n".join([f"{result.explain()} (baseline {self.settings.baseline}: "
-                             f"{describe(self.baseline or {})})", *(f"warning: {n}" for n in notes)])
+        if result.incomparable:
+            pytest.fail(f"{result.explain()} ({baseline}); {ALLOW_HINT}", pytrace=False)
+        message = "\n".join([f"{result.explain()} ({baseline})", *(f"warning: {n}" for n in notes)])
         if result.verdict == TOO_FEW:
             pytest.skip(message)
         if result.regressed:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +14,11 @@ import pytest
 
 from .settings import DEFAULT_MODEL, Settings
 from .task import SPLITS
+from .workers import is_worker
+
+
+class RlvrOptionWarning(pytest.PytestWarning):
+    """Options that are valid but probably not what was meant."""
 
 
 def positive_int(text: str) -> int:
@@ -103,10 +109,20 @@ def base_url(text: str) -> str:
 
 
 def save_path(text: str) -> Path:
-    """A path for the results JSON."""
+    """A path for the results JSON: not a directory, in a directory that is (or can be made) writable."""
     if not text:
         raise argparse.ArgumentTypeError("must be a file path")
-    return Path(text)
+    path = Path(text)
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a directory; give a file path, e.g. {path / 'results.json'}")
+    folder = path.parent
+    while not folder.exists():  # missing folders are made when the results are saved
+        folder = folder.parent
+    if not folder.is_dir():
+        raise argparse.ArgumentTypeError(f"{folder} is not a directory; give a path in a writable directory")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise argparse.ArgumentTypeError(f"cannot write in {folder}; give a path in a writable directory")
+    return path
 
 
 def baseline_path(text: str) -> Path:
@@ -245,4 +261,12 @@ def read_settings(config: pytest.Config) -> Settings:
     floors = [name for name, _ in values.get("min_rewards", ())]
     if len(set(floors)) != len(floors):
         raise pytest.UsageError(f"--rlvr-min-reward: a scenario is given more than one floor: {', '.join(floors)}")
-    return Settings(**values)
+    settings = Settings(**values)
+    if settings.split == "train" and settings.tasks is None:
+        raise pytest.UsageError("--rlvr-split=train: the train split is unlimited; give --rlvr-tasks N to evaluate "
+                                "its first N tasks")
+    if settings.samples > 1 and settings.temperature == 0 and not is_worker(config):
+        config.issue_config_time_warning(RlvrOptionWarning(
+            f"--rlvr-samples={settings.samples} at --rlvr-temperature=0: the samples of a deterministic policy are "
+            "identical; give a temperature above 0 (e.g. --rlvr-temperature=0.7) or --rlvr-samples=1"), stacklevel=2)
+    return settings

@@ -21,6 +21,7 @@ from . import hooks, registry
 from .case import Case
 from .gates import Gates, check_single_process
 from .options import add_options, read_settings
+from .policy import InfrastructureError, PolicyRequestError
 from .recorder import Recorder
 from .scenario import Scenario
 from .session import FIXTURE, MARKER, RolloutSession
@@ -111,6 +112,10 @@ def rlvr_case(request: pytest.FixtureRequest) -> Case:
     """The case of this test: its task, its K traces and their rewards (waits for its rollouts).
 
     An infrastructure failure of the policy, or a check that raises something other than AssertionError,
-    errors the test here, in setup.
+    errors the test here, in setup. A failure of the serving side shows as its one-line message.
     """
-    return request.config.stash[SESSION_KEY].case(request)
+    try:
+        return request.config.stash[SESSION_KEY].case(request)
+    except (InfrastructureError, PolicyRequestError) as exc:
+        message = f"{type(exc).__name__}: {exc}"
+    pytest.fail(message, pytrace=False)  # outside the except block: no chained tracebacks either

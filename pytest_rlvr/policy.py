@@ -40,7 +40,13 @@ class AssistantTurn:
 
 
 class InfrastructureError(Exception):
-    """The serving side failed (timeout, 5xx, refused connection) after retries: the case errors."""
+    """The serving side failed (timeout, 5xx, refused connection, an answer that is not one) after retries: the
+    case errors. The message is one line naming the server (its URL) and what it did."""
+
+
+class PolicyRequestError(RuntimeError):
+    """The serving side refused a request as wrong (a 4xx: a configuration error or a bug): not retried, the
+    case errors at once. The message is one line naming the server and what to do."""
 
 
 class Policy(Protocol):
@@ -51,8 +57,10 @@ class Policy(Protocol):
     and `max_concurrent_batches` (int, default 1; a server policy may raise it so that a slow request
     does not hold back rollouts that are ready). Timeouts, 5xx answers and refused connections should be
     raised as InfrastructureError (TimeoutError and ConnectionError are accepted too): the engine retries
-    them with backoff and, if they persist, the case errors. CPU-heavy generation (an in-process model)
-    should run off the event loop, e.g. in `asyncio.to_thread`, so that environments keep being served.
+    them with backoff and, if they persist, the case errors; a refused request as PolicyRequestError, which
+    errors the case at once. Both show as the message alone, one line per case. CPU-heavy generation (an
+    in-process model) should run off the event loop, e.g. in `asyncio.to_thread`, so that environments keep
+    being served.
     """
 
     name: str

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Generator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from . import registry
 from .case import Case
-from .checks import score
+from .checks import Reward, score
 from .scenario import Scenario
 from .scripted import make_scripted, scripted_names
 from .settings import Settings
@@ -26,7 +26,8 @@ if TYPE_CHECKING:
     from .background import BackgroundEngine
     from .policy import Policy
     from .progress import RolloutProgress
-    from .results import TraceLog
+    from .results import SavedRun, TraceLog
+    from .trace import Trace
 
 FIXTURE = "rlvr_case"
 MARKER = "rlvr"
@@ -70,6 +71,9 @@ class RolloutSession:
         self._tasks: dict[tuple[int, str, int | None], list[Task]] = {}
         self._named: dict[str, Scenario] | None = None
         self._start_error: str | None = None
+        self.saved_run: SavedRun | None = None  # set by the recorder with --rlvr-resume
+        self.reused: dict[tuple[str, str], list[Trace]] = {}
+        self.resumed: dict[str, Any] | None = None
 
     # -- collection ------------------------------------------------------------------------------------
     def scenario_named(self, name: str) -> Scenario:
@@ -104,6 +108,8 @@ class RolloutSession:
         specs = [spec for item in session.items if (spec := case_spec(item)) is not None]
         if not specs or self.config.option.collectonly:
             return
+        if self.settings.resume and not is_worker(self.config):
+            self._reuse(specs)
         try:
             self._start(specs)
         except pytest.UsageError as exc:
@@ -112,9 +118,46 @@ class RolloutSession:
             # An xdist worker cannot stop the run with a usage error: each of its cases errors instead.
             self._start_error = str(exc)
             return
+        if self.settings.resume and not is_worker(self.config):
+            self._announce_resume(specs)
         if not is_worker(self.config):
             for spec in specs:
-                self._submit(spec)
+                if spec.key not in self.reused:
+                    self._submit(spec)
+
+    def _reuse(self, specs: list[CaseSpec]) -> None:
+        """Take the saved run's finished cases among `specs`, after checking that its checks are today's."""
+        saved = self.saved_run
+        if saved is None:
+            return
+        versions = saved.checks_versions
+        scenarios = {spec.scenario.name: spec.scenario for spec in specs}
+        differences = [f"{name}: checks_version {', '.join(versions[name])} saved, {s.checks_version} now"
+                       for name, s in scenarios.items() if versions.get(name) not in (None, [], [s.checks_version])]
+        if differences:
+            raise pytest.UsageError(f"--rlvr-resume: the run saved at {saved.path} differs: {'; '.join(differences)}"
+                                    "; rerun without --rlvr-resume or save to another path")
+        # A scenario without a recorded checks version (no case scored before the run stopped) is rolled out again.
+        self.reused = {spec.key: saved.cases[spec.key] for spec in specs if spec.key in saved.cases
+                       and versions.get(spec.scenario.name) == [spec.scenario.checks_version]}
+
+    def _announce_resume(self, specs: list[CaseSpec]) -> None:
+        saved = self.saved_run
+        backend = self.policy_info.get("backend") if self.policy_info else None
+        if saved is not None and saved.backend and backend and saved.backend != backend:
+            raise pytest.UsageError(f"--rlvr-resume: the run saved at {saved.path} differs: --rlvr-backend: "
+                                    f"{saved.backend!r} saved, {backend!r} now; rerun without --rlvr-resume or "
+                                    "save to another path")
+        total = len({spec.key for spec in specs}) * self.settings.samples
+        reused = sum(len(traces) for traces in self.reused.values())
+        where = f"from {saved.path}" if saved is not None else f"(nothing saved at {self.settings.save})"
+        self.resumed = {"from": str(saved.path) if saved is not None else None, "reused": reused, "of": total}
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        line = f"rlvr: resumed: reused {reused} of {total} rollouts {where}"
+        if reporter is not None:
+            reporter.write_line(line)
+        else:
+            print(line)
 
     def _start(self, specs: list[CaseSpec]) -> None:
         # Imported here: a session without rlvr cases pays for neither asyncio nor rich.
@@ -128,8 +171,10 @@ class RolloutSession:
         except ValueError as exc:  # cases and scripts are keyed by scenario name
             raise pytest.UsageError(f"@pytest.mark.rlvr: {exc}") from None
         self.policy = self._make_policy(scenarios)
-        traces_path = self.settings.traces_path
-        self.trace_log = TraceLog(traces_path) if traces_path is not None else None
+        from .results import in_progress
+
+        traces_path = self.settings.traces_path  # appended to while the run runs; the recorder moves it into place
+        self.trace_log = TraceLog(in_progress(traces_path)) if traces_path is not None else None
         on_trace = self.trace_log.append if self.trace_log is not None else None
         engine = Engine(self.policy, self.settings, on_trace)
         self.policy_info = dict(engine.policy_info)
@@ -177,12 +222,14 @@ class RolloutSession:
         spec: CaseSpec = request.param
         if self._start_error is not None:
             pytest.fail(self._start_error, pytrace=False)
-        if self.engine is None:  # e.g. a test run that bypassed collection_finish
-            self._start([spec])
-        assert self.engine is not None and self.progress is not None
-        future = self.engine.submit(spec.scenario, spec.task)
-        traces = self.progress.wait(future, self.engine.engine)
-        rewards = [score(spec.scenario.checks, trace, spec.task) for trace in traces]
+        traces = self.reused.get(spec.key)
+        if traces is None:
+            if self.engine is None:  # e.g. a test run that bypassed collection_finish
+                self._start([spec])
+            assert self.engine is not None and self.progress is not None
+            future = self.engine.submit(spec.scenario, spec.task)
+            traces = self.progress.wait(future, self.engine.engine)
+        rewards = [_plain(score(spec.scenario.checks, trace, spec.task)) for trace in traces]
         case = Case(spec.scenario, spec.task, traces, rewards, spec.threshold, spec.gate)
         for trace, reward in zip(traces, rewards, strict=True):
             self.config.hook.pytest_rlvr_rollout_finished(config=self.config, task=spec.task, trace=trace,
@@ -220,10 +267,13 @@ class RolloutSession:
         return report
 
     def _record(self, item: pytest.Item, spec: CaseSpec, data: dict[str, Any]) -> dict[str, Any]:
+        from .results import strip_ansi
+
         name = spec.scenario.name
         task = spec.task
-        return {"nodeid": item.nodeid, "task_id": task.id, "scenario": name, "split": task.split,
-                "seed": task.seed, "tier": task.tier, "checks_version": spec.scenario.checks_version, **data}
+        return strip_ansi({"nodeid": item.nodeid, "task_id": task.id, "scenario": name, "split": task.split,
+                           "seed": task.seed, "tier": task.tier, "checks_version": spec.scenario.checks_version,
+                           **data})
 
     # -- ending ----------------------------------------------------------------------------------------
     @pytest.hookimpl(tryfirst=True)
@@ -242,3 +292,12 @@ class RolloutSession:
             engine.close()
         if self.trace_log is not None:
             self.trace_log.close()
+
+
+def _plain(reward: Reward) -> Reward:
+    """The reward with its failure messages free of terminal escape sequences (pytest colours diffs on a
+    terminal), so that JUnit XML and saved results hold plain text."""
+    from .results import strip_ansi
+
+    outcomes = tuple(replace(o, message=strip_ansi(o.message)) for o in reward.outcomes)
+    return replace(reward, outcomes=outcomes)

@@ -127,8 +127,10 @@ def test_mismatched_runs_are_compared_on_what_they_share_with_warnings(toy):
     other["run"]["checks_versions"]["toy"] = ["0123456789ab"]
     other["run"]["settings"]["split"] = "train"
     (toy.path / "other.json").write_text(json.dumps(other))
+    # Another split and checks version fail the gate unless allowed (tests/test_gates_vacuous.py).
     result = toy.runpytest("--rlvr-model=oracle", "--rlvr-baseline=other.json", "--rlvr-tasks=8",
-                           "--rlvr-temperature=0.5")
+                           "--rlvr-temperature=0.5", "--rlvr-allow-incomparable")
+    result.assert_outcomes(passed=9, warnings=2)
     result.stdout.fnmatch_lines(["warning: the runs evaluate different splits: train (baseline) vs eval (current)",
                                  "warning: toy: the checks versions differ: 0123456789ab (baseline) vs *"])
 

@@ -50,7 +50,7 @@ def test_a_killed_run_leaves_a_valid_traces_file(toy):
         "    assert_checks(rlvr_case)\n"))
     result = toy.runpytest_subprocess("-p", "no:xdist", "--rlvr-model=oracle", "--rlvr-save=out/run.json")
     assert result.ret == -9
-    lines = (toy.path / "out" / "run.traces.jsonl").read_text().splitlines()
+    lines = (toy.path / "out" / "run.traces.jsonl.partial").read_text().splitlines()
     traces = [Trace.from_json(line) for line in lines]  # every line is a whole trace
     assert {f"toy-eval-000{i}" for i in range(4)} <= {t.task_id for t in traces}
     assert not (toy.path / "out" / "run.json").exists()
