@@ -9,8 +9,9 @@ training sees them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,7 @@ class TransformersPolicy:
         self.name = spec.alias
         self._lock = threading.Lock()
         self._loaded: tuple[Any, Any] | None = None
+        self._closed = threading.Event()  # set by close(): a generation under way ends within one layer
         # Above the engine's default of 32 rollouts in flight. On a GPU, no cache: prefill is cheap there, and
         # laying cached keys out row by row is not (H200, SmolLM2, 32 rows of 1,200+ tokens, 128 new: plain
         # `generate` 3.0 s, through the cache 3.7 s cold and 6.0 s warm).
@@ -49,6 +51,7 @@ class TransformersPolicy:
     def load(self) -> tuple[Any, Any]:
         with self._lock:
             if self._loaded is None:
+                self._closed.clear()  # used again after close()
                 import torch
                 from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -101,11 +104,14 @@ class TransformersPolicy:
             options |= {"do_sample": True, "temperature": sampling.temperature, "top_p": 1.0, "top_k": 0}
         else:
             options |= {"do_sample": False, "temperature": None, "top_p": None, "top_k": None}
-        with self._lock, torch.inference_mode():
+        with self._lock, torch.inference_mode(), interruptible(model, self._closed):
             return self.cache.generate(model, rows, tokenizer.pad_token_id, [r.rollout_id for r in requests],
                                        **options)
 
     async def close(self) -> None:
+        """Frees the model; a generation under way raises `Closed` within one layer, so an interrupted run
+        exits without waiting for a long prefill or decoding."""
+        self._closed.set()
         self._loaded = None
         self.cache = PrefixCache(self.cache.capacity, self.cache.max_bytes)
 
@@ -113,3 +119,26 @@ class TransformersPolicy:
 def stop_ids(tokenizer: Any) -> list[int]:
     """The tokens that end an assistant turn."""
     return [t for t in {tokenizer.eos_token_id, tokenizer.convert_tokens_to_ids("<|im_end|>")} if t is not None]
+
+
+class Closed(RuntimeError):
+    """The policy was closed while it generated."""
+
+
+@contextlib.contextmanager
+def interruptible(model: Any, closed: threading.Event) -> Iterator[None]:
+    """Within: once `closed` is set, the model's next decoder layer raises `Closed` (in a prefill or between
+    decoding steps); the hooks are removed on leaving."""
+    from transformers.modeling_layers import GradientCheckpointingLayer
+
+    def check(module: Any, args: Any) -> None:
+        if closed.is_set():
+            raise Closed("the policy was closed")
+
+    layers = [m for m in model.modules() if isinstance(m, GradientCheckpointingLayer)] or [model]
+    handles = [layer.register_forward_pre_hook(check) for layer in layers]
+    try:
+        yield
+    finally:
+        for handle in handles:
+            handle.remove()

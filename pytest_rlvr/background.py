@@ -47,23 +47,31 @@ class BackgroundEngine:
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop)
 
     def close(self, timeout: float = 30.0) -> None:
-        """Cancel what is still running, close the policy, stop the loop and join the thread."""
+        """Cancel what is still running, close the policy, stop the loop and join the thread.
+
+        The policy is closed as soon as the rollouts are cancelled, without waiting for a generation under
+        way (an in-process model stops generating when closed); a rollout that ignores cancellation is left
+        to the daemon thread after `timeout` seconds.
+        """
         if not self._thread.is_alive():
             return
         for future in self.cases.values():
             future.cancel()
         try:
-            self._call(self._shutdown()).result(timeout)
+            self._call(self._shutdown(timeout)).result(timeout)
+        except TimeoutError:
+            pass
         finally:
             self.loop.call_soon_threadsafe(self.loop.stop)
             self._thread.join(timeout)
             if not self._thread.is_alive():
                 self.loop.close()
 
-    async def _shutdown(self) -> None:
+    async def _shutdown(self, timeout: float) -> None:
         current = asyncio.current_task()
         pending = [t for t in asyncio.all_tasks() if t is not current]
         for task in pending:
             task.cancel()
-        await asyncio.gather(*pending, return_exceptions=True)
         await self.engine.policy.close()
+        if pending:
+            await asyncio.wait(pending, timeout=timeout)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
@@ -12,6 +13,9 @@ from .task import Task
 from .trace import Trace
 
 MESSAGE_LIMIT = 2000
+REPLY_LIMIT = 300
+TRACE_REPR = re.compile(r"Trace\(task_id=.*schema_version=\d+\)")
+"""A trace as pytest's introspection shows it (`where [] = Trace(task_id=..., ...).calls`): named `trace`."""
 
 
 @dataclass(repr=False)
@@ -78,7 +82,8 @@ class Case:
         return [(first[name], count[name]) for name in first]
 
     def explain(self) -> str:
-        """Why the case failed: the mean against the threshold and every failing check with its message."""
+        """Why the case failed: the mean against the threshold, every failing check with its message, and the
+        model's last reply in its lowest-scoring sample."""
         k = len(self.rewards)
         lines = [
             f"{self.scenario.name}[{self.task.id}]: mean reward {self.mean:.3f} < threshold "
@@ -86,7 +91,7 @@ class Case:
             "failing checks:",
         ]
         for outcome, failures in self.failing_checks():
-            message = (outcome.message or "assertion failed").strip()
+            message = TRACE_REPR.sub("trace", (outcome.message or "assertion failed").strip())
             if len(message) > MESSAGE_LIMIT:
                 message = message[:MESSAGE_LIMIT] + "..."
             head, *rest = message.splitlines() or [""]
@@ -96,7 +101,22 @@ class Case:
             if outcome.doc:
                 lines.append(f"      why: {outcome.doc}")
             lines.extend(f"      {line}" for line in rest)
+        lines.extend(self._last_reply())
         return "\n".join(lines)
+
+    def _last_reply(self) -> list[str]:
+        """The final assistant text of the lowest-scoring sample, truncated."""
+        if not self.traces:
+            return []
+        _, trace = min(zip(self.scores, self.traces, strict=True), key=lambda pair: pair[0])
+        last = trace.turns[-1] if trace.turns else None
+        text = last.text.strip() if last else ""
+        if len(text) > REPLY_LIMIT:
+            text = text[:REPLY_LIMIT] + "..."
+        calls = len(last.tool_calls) if last else 0
+        head, *rest = text.splitlines() or [f"(no text, {calls} tool call(s))" if calls else "(no text)"]
+        where = f"sample {trace.sample}, turn {len(trace.turns)}, {trace.stop_reason or 'no turn'}"
+        return [f"model's last reply ({where}): {head}", *(f"      {line}" for line in rest)]
 
     def record(self) -> dict[str, Any]:
         """The case as plain data for the saved results and the summary."""

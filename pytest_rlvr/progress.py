@@ -1,4 +1,5 @@
-"""A rich progress display shown while a test waits for its rollouts.
+"""A rich progress display shown while a test waits for its rollouts: rollouts done of all submitted, the
+turns asked of the policy so far, the rollouts in flight and the time elapsed.
 
 Shown only on a terminal and not under `-q`, on a line of its own below pytest's output, while pytest
 itself is waiting (so the two never write at once); it clears itself and puts the cursor back where
@@ -54,15 +55,16 @@ class RolloutProgress:
         console.file.write("\n")
         progress = Progress(
             TextColumn("[bold]rlvr[/] rollouts"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("{task.fields[running]} in flight"), TimeElapsedColumn(),
+            TextColumn("{task.fields[turns]} turns · {task.fields[running]} in flight"), TimeElapsedColumn(),
             console=console, transient=True,
         )
         try:
             with progress:
-                bar = progress.add_task("rollouts", total=engine.rollouts_submitted, running=0)
+                bar = progress.add_task("rollouts", total=engine.rollouts_submitted, running=0, turns=0)
                 while True:
                     progress.update(bar, completed=engine.rollouts_finished, total=engine.rollouts_submitted,
-                                    running=engine.rollouts_started - engine.rollouts_finished)
+                                    running=engine.rollouts_started - engine.rollouts_finished,
+                                    turns=sum(engine.batcher.batch_sizes))
                     with contextlib.suppress(concurrent.futures.TimeoutError):
                         return future.result(timeout=REFRESH_S)
         finally:

@@ -80,6 +80,9 @@ class Trace:
     wall_s: float = 0.0
     schema_version: int = SCHEMA_VERSION
 
+    def __repr__(self) -> str:  # short: pytest's assertion introspection shows it inside check messages
+        return f"Trace({self.task_id}#{self.sample}, {len(self.turns)} turns)"
+
     # -- views used by checks ------------------------------------------------------------------------------
     @property
     def calls(self) -> list[tuple[ToolCall, ToolResult]]:
