@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
@@ -14,8 +13,6 @@ from .trace import Trace
 
 MESSAGE_LIMIT = 2000
 REPLY_LIMIT = 300
-TRACE_REPR = re.compile(r"Trace\(task_id=.*schema_version=\d+\)")
-"""A trace as pytest's introspection shows it (`where [] = Trace(task_id=..., ...).calls`): named `trace`."""
 
 
 @dataclass(repr=False)
@@ -91,7 +88,7 @@ class Case:
             "failing checks:",
         ]
         for outcome, failures in self.failing_checks():
-            message = TRACE_REPR.sub("trace", (outcome.message or "assertion failed").strip())
+            message = (outcome.message or "assertion failed").strip()
             if len(message) > MESSAGE_LIMIT:
                 message = message[:MESSAGE_LIMIT] + "..."
             head, *rest = message.splitlines() or [""]

@@ -168,6 +168,6 @@ def test_it(rlvr_case):
     result = toy.runpytest("test_cases.py", "--rlvr-model=noop", "--rlvr-samples=2")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*calls_a_tool [[]process, weight 1[]] failed in 2/2: assert []",
-                                 "*+  where [[][]] = trace.calls",
+                                 "*+  where [[][]] = Trace(toy-eval-0000#0, 1 turns).calls",
                                  "*model's last reply (sample 0, turn 1, answered): I will not make any changes."])
-    result.stdout.no_fnmatch_line("*Trace(*")
+    result.stdout.no_fnmatch_line("*Trace(task_id=*")
