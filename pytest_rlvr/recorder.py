@@ -155,9 +155,21 @@ class Recorder:
 
         if self._env is None:
             self._env = environment(self.config.rootpath)
-        return results_document(self.records, self.settings, self.policy_info, self.config.rootpath,
+        return results_document([*self.records, *self._carried_records()], self.settings, self.policy_info,
+                                self.config.rootpath,
                                 complete=complete, checks_versions=self._carried_checks,
                                 resumed=self.rollouts.resumed, env=self._env)
+
+    def _carried_records(self) -> list[dict[str, Any]]:
+        """The saved records of reused cases this run has not reached yet (a resumed run stopped early): they
+        are finished cases, scored by the same checks, and stay in the results."""
+        saved = self.rollouts.saved_run
+        if saved is None or not self.rollouts.reused:
+            return []
+        done = {(r.get("scenario"), r.get("task_id")) for r in self.records}
+        return [r for r in saved.document.get("cases") or [] if isinstance(r, dict)
+                and (r.get("scenario"), r.get("task_id")) in self.rollouts.reused
+                and (r.get("scenario"), r.get("task_id")) not in done]
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any, error: Any) -> None:

@@ -105,6 +105,17 @@ def test_an_interrupted_run_saves_its_finished_cases_marked_incomplete(toy):
     assert sorted((t.task_id, t.sample) for t in traces) == [(f"toy-eval-000{i}", 0) for i in range(6)]
 
 
+def test_a_resumed_run_stopped_early_keeps_the_cases_it_had_not_reached(toy):
+    cases(toy, 4)
+    run(toy, "--rlvr-model=oracle", "--rlvr-save=out/run.json")
+    cases(toy, 6, stop_at("toy-eval-0001", "interrupt"))
+    result = run(toy, "--rlvr-model=oracle", "--rlvr-save=out/run.json", "--rlvr-resume", "--rlvr-tasks=6")
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    document = json.loads((toy.path / "out" / "run.json").read_text())
+    assert document["complete"] is False
+    assert sorted(c["task_id"] for c in document["cases"]) == [f"toy-eval-000{i}" for i in range(4)]
+
+
 def test_resume_rolls_out_only_what_is_missing_and_rescores_the_rest(toy):
     cases(toy, 4)
     args = ("--rlvr-model=oracle", "--rlvr-samples=2", "--rlvr-temperature=0.7", "--rlvr-save=out/run.json")
