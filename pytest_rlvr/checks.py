@@ -107,12 +107,14 @@ class Reward:
 
 
 ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|[@-Z\\-_])")
+"""Terminal escape sequences: pytest's introspection colours diffs when it writes to a terminal."""
 
 
 def _message(exc: AssertionError) -> str:
-    """The assertion's message, without object addresses (pytest's introspection shows some), so that the
-    same trace always gives the same outcome."""
-    return ADDRESS.sub("", str(exc)) or "assertion failed"
+    """The assertion's message, without object addresses or terminal colours (pytest's introspection adds
+    both), so that the same trace always gives the same plain-text outcome, on a terminal or not."""
+    return ANSI.sub("", ADDRESS.sub("", str(exc))) or "assertion failed"
 
 
 def _why(doc: str) -> str:

@@ -8,7 +8,6 @@ import fcntl
 import json
 import os
 import platform
-import re
 import subprocess
 import tempfile
 import threading
@@ -24,8 +23,6 @@ from .trace import Trace
 
 RESULTS_FORMAT = "pytest-rlvr/results"
 RESULTS_VERSION = 1
-ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|[@-Z\\-_])")
-"""Terminal escape sequences (pytest's assertion introspection colours diffs on a terminal)."""
 PACKAGES = ("pytest-rlvr", "pytest", "pluggy", "rich", "jsonschema", "pytest-xdist", "torch", "transformers",
             "trl", "peft", "accelerate", "vllm", "openai", "httpx")
 
@@ -72,17 +69,6 @@ def read_traces(path: Path) -> list[Trace]:
 def in_progress(path: Path) -> Path:
     """Where a run writes a file while it runs (`<name>.partial`); moved into place when the session ends."""
     return path.with_name(path.name + ".partial")
-
-
-def strip_ansi(value: Any) -> Any:
-    """The value with terminal escape sequences removed from every string in it (saved text is plain)."""
-    if isinstance(value, str):
-        return ANSI.sub("", value) if "\x1b" in value else value
-    if isinstance(value, Mapping):
-        return {k: strip_ansi(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return type(value)(strip_ansi(v) for v in value)
-    return value
 
 
 class SaveLock:
@@ -195,7 +181,7 @@ def _merged(carried: Mapping[str, list[str]], scored: Mapping[str, list[str]]) -
 def write_results(path: Path, document: Mapping[str, Any]) -> None:
     """Write the results JSON atomically (a reader never sees half a file)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(strip_ansi(document), indent=2, sort_keys=False, default=str) + "\n"
+    text = json.dumps(document, indent=2, sort_keys=False, default=str) + "\n"
     fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w") as file:

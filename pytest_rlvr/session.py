@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Generator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from . import registry
 from .case import Case
-from .checks import Reward, score
+from .checks import score
 from .scenario import Scenario
 from .scripted import make_scripted, scripted_names
 from .settings import Settings
@@ -229,7 +229,7 @@ class RolloutSession:
             assert self.engine is not None and self.progress is not None
             future = self.engine.submit(spec.scenario, spec.task)
             traces = self.progress.wait(future, self.engine.engine)
-        rewards = [_plain(score(spec.scenario.checks, trace, spec.task)) for trace in traces]
+        rewards = [score(spec.scenario.checks, trace, spec.task) for trace in traces]
         case = Case(spec.scenario, spec.task, traces, rewards, spec.threshold, spec.gate)
         for trace, reward in zip(traces, rewards, strict=True):
             self.config.hook.pytest_rlvr_rollout_finished(config=self.config, task=spec.task, trace=trace,
@@ -267,13 +267,10 @@ class RolloutSession:
         return report
 
     def _record(self, item: pytest.Item, spec: CaseSpec, data: dict[str, Any]) -> dict[str, Any]:
-        from .results import strip_ansi
-
         name = spec.scenario.name
         task = spec.task
-        return strip_ansi({"nodeid": item.nodeid, "task_id": task.id, "scenario": name, "split": task.split,
-                           "seed": task.seed, "tier": task.tier, "checks_version": spec.scenario.checks_version,
-                           **data})
+        return {"nodeid": item.nodeid, "task_id": task.id, "scenario": name, "split": task.split,
+                "seed": task.seed, "tier": task.tier, "checks_version": spec.scenario.checks_version, **data}
 
     # -- ending ----------------------------------------------------------------------------------------
     @pytest.hookimpl(tryfirst=True)
@@ -293,11 +290,3 @@ class RolloutSession:
         if self.trace_log is not None:
             self.trace_log.close()
 
-
-def _plain(reward: Reward) -> Reward:
-    """The reward with its failure messages free of terminal escape sequences (pytest colours diffs on a
-    terminal), so that JUnit XML and saved results hold plain text."""
-    from .results import strip_ansi
-
-    outcomes = tuple(replace(o, message=strip_ansi(o.message)) for o in reward.outcomes)
-    return replace(reward, outcomes=outcomes)
