@@ -101,6 +101,4 @@ def make(spec: ModelSpec, backend: str, settings: Any) -> Any:
         return OpenAIPolicy(spec, tuple(settings.base_urls), timeout_s=settings.timeout)
     from .vllm import ManagedVLLM
 
-    managed = ManagedVLLM(spec)
-    managed.policy.timeout_s = settings.timeout  # its requests go through an OpenAIPolicy
-    return managed
+    return ManagedVLLM(spec, timeout_s=settings.timeout)

@@ -163,6 +163,7 @@ class ManagedVLLM:
         startup_timeout_s: How long the server may take to become healthy.
         extra_args: More `vllm serve` arguments; `$RLVR_VLLM_ARGS` (shell-quoted) when None.
         require_gpu: Refuse at once when no GPU is visible.
+        timeout_s: The most seconds one request to the server may take (`--rlvr-timeout`).
     """
 
     max_batch_size = 1
@@ -170,7 +171,7 @@ class ManagedVLLM:
 
     def __init__(self, spec: ModelSpec, port: int | None = None, log_dir: str | Path | None = None, *,
                  startup_timeout_s: float = STARTUP_TIMEOUT_S, extra_args: Sequence[str] | None = None,
-                 require_gpu: bool = True) -> None:
+                 require_gpu: bool = True, timeout_s: float = 120.0) -> None:
         self.executable = executable()
         if require_gpu and not gpu_present():
             raise VLLMUnavailable("managed vLLM needs a GPU and none is visible: pass --rlvr-base-url=URL of a "
@@ -195,7 +196,7 @@ class ManagedVLLM:
         self.url = f"http://127.0.0.1:{self.port}"
         self.startup_timeout_s = startup_timeout_s
         self.process: subprocess.Popen[bytes] | None = None
-        self.policy = OpenAIPolicy(spec, [self.url + "/v1"], served_model=spec.alias)
+        self.policy = OpenAIPolicy(spec, [self.url + "/v1"], served_model=spec.alias, timeout_s=timeout_s)
         self._ready = False
         self._failure: VLLMStartError | None = None
         self._lock: asyncio.Lock | None = None
