@@ -51,6 +51,7 @@ class Engine:
         self.rollouts_started = 0
         self.rollouts_finished = 0
         self.rollouts_submitted = 0
+        self.turns_finished = 0
         self._slots: asyncio.Semaphore | None = None
         self._info: Mapping[str, Any] | None = None
 
@@ -98,7 +99,7 @@ class Engine:
         attempts = self.settings.retries + 1
         for attempt in range(attempts):
             try:
-                return await self.batcher.ask(request)
+                turn = await self.batcher.ask(request)
             except RETRYABLE as exc:
                 if attempt + 1 == attempts:
                     raise InfrastructureError(
@@ -106,4 +107,7 @@ class Engine:
                         f"{request.rollout_id}: {type(exc).__name__}: {exc}"
                     ) from exc
                 await asyncio.sleep(min(self.settings.backoff_s * 2**attempt, MAX_BACKOFF_S))
+            else:
+                self.turns_finished += 1
+                return turn
         raise AssertionError("unreachable")

@@ -1,5 +1,5 @@
 """A rich progress display shown while a test waits for its rollouts: rollouts done of all submitted, the
-turns asked of the policy so far, the rollouts in flight and the time elapsed.
+turns the policy has answered, the rollouts in flight and the time elapsed.
 
 Shown only on a terminal and not under `-q`, on a line of its own below pytest's output, while pytest
 itself is waiting (so the two never write at once); it clears itself and puts the cursor back where
@@ -64,7 +64,7 @@ class RolloutProgress:
                 while True:
                     progress.update(bar, completed=engine.rollouts_finished, total=engine.rollouts_submitted,
                                     running=engine.rollouts_started - engine.rollouts_finished,
-                                    turns=sum(engine.batcher.batch_sizes))
+                                    turns=engine.turns_finished)
                     with contextlib.suppress(concurrent.futures.TimeoutError):
                         return future.result(timeout=REFRESH_S)
         finally:
