@@ -298,6 +298,18 @@ def _new_issue(trace: Trace) -> dict[str, Any]:
     return issue if isinstance(issue, dict) else {}
 
 
+def _content_is_requested(values: dict[str, Any], data: CreateTask) -> None:
+    """Assert that a summary and a description (of an issue, or of a create's fields) are exactly the
+    requested ones."""
+    assert norm(values.get("summary")) == data.summary, \
+        f"summary {show(values.get('summary'))}, expected {data.summary!r}"
+    text = _document_text(values.get("description"))
+    assert text == data.description, \
+        f"the description {show(values.get('description'), 160)} " \
+        f"{'reads ' + repr(text) if text is not None else 'is not a document of text alone'}; " \
+        f"expected {data.description!r}"
+
+
 # -- checks ---------------------------------------------------------------------------------------------------
 @check("outcome", weight=5)
 def issue_created_as_requested(trace: Trace, task: Task) -> None:
@@ -308,13 +320,7 @@ def issue_created_as_requested(trace: Trace, task: Task) -> None:
     assert _is_target(issue, data), \
         f"{issue.get('key')} is in project {issue.get('project')} with type {issue.get('issuetype')}; expected " \
         f"{data.project_key} ({data.project_id}) and {data.type_name} ({data.type_id})"
-    assert norm(issue.get("summary")) == data.summary, f"summary {show(issue.get('summary'))}, expected " \
-                                                       f"{data.summary!r}"
-    text = _document_text(issue.get("description"))
-    assert text == data.description, \
-        f"the description {show(issue.get('description'), 160)} " \
-        f"{'reads ' + repr(text) if text is not None else 'is not a document of text alone'}; " \
-        f"expected {data.description!r}"
+    _content_is_requested(issue, data)
 
 
 @check("outcome", weight=2)
@@ -369,13 +375,7 @@ def create_carries_content(trace: Trace, task: Task) -> None:
     wrong."""
     data = _data(task)
     step, fields = _the_create(trace, data)
-    assert norm(fields.get("summary")) == data.summary, \
-        f"summary {show(fields.get('summary'))}, expected {data.summary!r}"
-    text = _document_text(fields.get("description"))
-    assert text == data.description, \
-        f"the description {show(fields.get('description'), 160)} " \
-        f"{'reads ' + repr(text) if text is not None else 'is not a document of text alone'}; " \
-        f"expected {data.description!r}"
+    _content_is_requested(fields, data)
 
 
 @check("arguments", weight=1)
