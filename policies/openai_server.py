@@ -1,8 +1,9 @@
 """A model behind any OpenAI-compatible server: vLLM, SGLang, llama.cpp, `transformers serve`, a hosted API.
 
 Each rollout's turn is one HTTP request (`max_batch_size = 1`); the engine keeps many in flight
-(`max_concurrent_batches`), and the server batches them itself. Requests are spread round-robin over the
-base URLs, one `AsyncOpenAI` client each, with the client's own retries off: the engine retries
+(`max_concurrent_batches`), and the server batches them itself. Rollouts are spread over the base URLs, each
+rollout's turns to one server so that its prefix cache serves the conversation so far; one `AsyncOpenAI` client
+each, with the client's own retries off: the engine retries
 infrastructure errors (refused connections, timeouts, 408/429/5xx, and answers that are not OpenAI responses:
 truncated or empty JSON, an HTML page) with backoff, so the retry policy lives in one place. Each request,
 model lookup included, is bounded by `timeout_s` (`--rlvr-timeout`). Any other 4xx is a bug or a configuration
@@ -215,7 +216,8 @@ class OpenAIPolicy:
     Args:
         spec: The model: its name on the server (unless the server names its only model otherwise), chat
             template, tool-call format and thinking setting.
-        base_urls: The servers; each turn goes to the next one (round-robin).
+        base_urls: The servers; each rollout goes to one of them (the next one for a new rollout), and its
+            retries to the next.
         client_side: Render prompts here and use `/v1/completions` (for servers without a tool parser).
         timeout_s: The most seconds one request may take before it counts as an infrastructure error
             (`--rlvr-timeout`).
@@ -244,6 +246,7 @@ class OpenAIPolicy:
         self._owned_by: dict[str, str] = {}
         self._listed: dict[str, list[str]] = {}  # the models each server lists, once asked
         self._next = itertools.count()
+        self._routes: dict[str, int] = {}  # rollout id -> its server's index (moved on after a failure)
         self._clients: dict[str, Any] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._names_lock: asyncio.Lock | None = None
@@ -319,7 +322,7 @@ class OpenAIPolicy:
             return self._remember(url, [m for m in data["data"] if isinstance(m, Mapping)])
 
     # -- clients -------------------------------------------------------------------------------------------
-    def _client(self) -> tuple[str, Any]:
+    def _client(self, rollout_id: str) -> tuple[str, Any]:
         loop = asyncio.get_running_loop()
         if self._loop is not loop:  # clients hold connections bound to the loop that made them
             from openai import AsyncOpenAI
@@ -328,7 +331,9 @@ class OpenAIPolicy:
             self._names_lock = asyncio.Lock()
             self._clients = {u: AsyncOpenAI(base_url=u, api_key=self.api_key, timeout=self.timeout_s,
                                             max_retries=0) for u in self.base_urls}
-        url = self.base_urls[next(self._next) % len(self.base_urls)]
+        if rollout_id not in self._routes:
+            self._routes[rollout_id] = next(self._next)
+        url = self.base_urls[self._routes[rollout_id] % len(self.base_urls)]
         return url, self._clients[url]
 
     # -- generation ----------------------------------------------------------------------------------------
@@ -336,11 +341,18 @@ class OpenAIPolicy:
         return list(await asyncio.gather(*(self._one(r) for r in requests)))
 
     async def _one(self, request: TurnRequest) -> AssistantTurn:
+        url, client = self._client(request.rollout_id)
+        prompt = await self.render(request) if self.client_side else None  # not the server's time: not timed
+        try:
+            return await self._ask(request, url, client, prompt)
+        except BaseException:
+            self._routes[request.rollout_id] = self._routes.get(request.rollout_id, 0) + 1  # retry elsewhere
+            raise
+
+    async def _ask(self, request: TurnRequest, url: str, client: Any, prompt: str | None) -> AssistantTurn:
         import openai
 
-        url, client = self._client()
         endpoint, model = "GET /models", self.spec.model
-        prompt = await self.render(request) if self.client_side else None  # not the server's time: not timed
         try:
             async with asyncio.timeout(self.timeout_s):  # the whole request, however slowly its bytes come
                 model = await self._model_for(url, client)

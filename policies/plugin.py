@@ -74,7 +74,7 @@ def pytest_rlvr_make_policy(config: pytest.Config, model: str, settings: Any) ->
     if not known(model) and backend != "openai":
         return None
     spec = resolve(model)
-    policy = make(spec, backend, settings)
+    policy = make(spec, backend, settings, worker_share(config, base_urls))
     policy.choice = {"backend": backend, "why": why}  # saved with the policy's info
     # A name only a server knows must be one it lists. (`transformers serve` loads a hub id or a directory
     # that it does not list yet, so those are not checked.)
@@ -88,7 +88,20 @@ def pytest_rlvr_make_policy(config: pytest.Config, model: str, settings: Any) ->
     return policy
 
 
-def make(spec: ModelSpec, backend: str, settings: Any) -> Any:
+def worker_share(config: pytest.Config, base_urls: tuple[str, ...]) -> tuple[str, ...]:
+    """The servers this process sends to: all of them, or under pytest-xdist the worker's own share (worker i
+    of n takes every URL j with j % n == i, or URL i % len(urls) when there are fewer URLs than workers), so
+    that each server sees the requests of the same workers and keeps their prompts in its prefix cache."""
+    workerinput = getattr(config, "workerinput", None)
+    if not workerinput or len(base_urls) < 2:
+        return base_urls
+    index, count = int(workerinput.get("workerid", "gw0")[2:] or 0), int(workerinput.get("workercount", 1))
+    if len(base_urls) >= count:
+        return tuple(url for j, url in enumerate(base_urls) if j % count == index)
+    return (base_urls[index % len(base_urls)],)
+
+
+def make(spec: ModelSpec, backend: str, settings: Any, base_urls: tuple[str, ...] = ()) -> Any:
     if backend == "hf":
         from .hf import TransformersPolicy
 
@@ -98,7 +111,7 @@ def make(spec: ModelSpec, backend: str, settings: Any) -> Any:
 
         if not settings.base_urls:
             raise pytest.UsageError("--rlvr-backend=openai needs --rlvr-base-url")
-        return OpenAIPolicy(spec, tuple(settings.base_urls), timeout_s=settings.timeout)
+        return OpenAIPolicy(spec, base_urls or tuple(settings.base_urls), timeout_s=settings.timeout)
     from .vllm import ManagedVLLM
 
     return ManagedVLLM(spec, timeout_s=settings.timeout)

@@ -316,3 +316,43 @@ def test_what_looks_like_a_path(tmp_path, monkeypatch):
     (tmp_path / "runs").mkdir()
     assert all(map(looks_like_path, ["runs/x", "./x", "../x", "~/x", "/abs/x", "a/b/c", "x/"]))
     assert not any(map(looks_like_path, ["Qwen/Qwen3-4B", "qwen3-4b", "gpt-4o-mini"]))
+
+
+# -- several servers -------------------------------------------------------------------------------------
+def test_each_rollout_keeps_to_one_server_and_new_rollouts_spread_over_them():
+    with FaultyServer() as first, FaultyServer() as second:
+        policy = OpenAIPolicy(resolve("org/model"), [first.url, second.url], served_model="org/model")
+
+        async def go() -> None:
+            try:
+                for turn in range(3):  # three turns of four rollouts, the turns of a rollout in order
+                    await policy.generate([TurnRequest(f"t-0#{i}", TASK, [{"role": "user", "content": f"r{i}"}],
+                                                       [], Sampling(0.0, 16, 1)) for i in range(4)])
+            finally:
+                await policy.close()
+
+        asyncio.run(go())
+    seen = {server: [p["messages"][-1]["content"] for p in server.posts] for server in (first, second)}
+    assert sorted(seen[first] + seen[second]) == sorted([f"r{i}" for i in range(4)] * 3)
+    assert not set(seen[first]) & set(seen[second])  # no rollout was answered by both
+    assert len(set(seen[first])) == len(set(seen[second])) == 2
+
+
+def test_a_failed_request_is_retried_on_the_next_server():
+    with FaultyServer(ERROR_500) as broken, FaultyServer() as working:
+        policy = OpenAIPolicy(resolve("org/model"), [broken.url, working.url], served_model="org/model")
+        turn = ask(policy, Settings(retries=1, backoff_s=0.0))
+    assert turn.text == "Done."
+    assert len(broken.posts) == 1 and len(working.posts) == 1
+
+
+@pytest.mark.parametrize(("worker", "count", "urls", "expected"), [
+    ("gw0", 2, ("a", "b", "c", "d"), ("a", "c")),
+    ("gw1", 2, ("a", "b", "c", "d"), ("b", "d")),
+    ("gw2", 4, ("a", "b"), ("a",)),
+    ("gw3", 4, ("a", "b"), ("b",)),
+])
+def test_xdist_workers_each_take_their_own_servers(worker, count, urls, expected):
+    config = type("Config", (), {"workerinput": {"workerid": worker, "workercount": count}})()
+    assert plugin.worker_share(config, urls) == expected
+    assert plugin.worker_share(type("Config", (), {})(), urls) == urls  # one process: every server
