@@ -5,6 +5,8 @@ TASKS ?= 5
 MAX_TOKENS ?= 256
 # Where `make eval` saves its results (and traces beside them): a file name made from the model's.
 SAVE ?= runs/eval-$(subst :,-,$(subst /,-,$(MODEL))).json
+# ... and its HTML report
+REPORT ?= $(SAVE:.json=.html)
 VENV := .venv
 BIN := $(VENV)/bin
 
@@ -18,7 +20,7 @@ $(BIN)/.installed: pyproject.toml
 .PHONY: eval test bench
 eval: $(BIN)/.installed
 	$(BIN)/python -m pytest scenarios --rlvr-model=$(MODEL) --rlvr-tasks=$(TASKS) --rlvr-max-tokens=$(MAX_TOKENS) \
-		--rlvr-save=$(SAVE) $(ARGS)
+		--rlvr-save=$(SAVE) --rlvr-report=$(REPORT) $(ARGS)
 
 test: $(BIN)/.installed
 	$(BIN)/ruff check .

@@ -1,6 +1,11 @@
-"""`python -m pytest_rlvr compare BASELINE.json CURRENT.json`: compare two saved runs without running anything.
+"""`python -m pytest_rlvr COMMAND`: tools for saved runs, without a model.
 
-Prints the table the `--rlvr-baseline` gates show (paired difference per scenario, its 95% bootstrap
+- `compare BASELINE.json CURRENT.json`: the gates' comparison of two runs (below).
+- `report RESULTS.json [--baseline B.json] -o PATH.html`: the run's self-contained HTML report.
+- `rescore TRACES.jsonl [-o RESULTS.json] [--results SAVED.json]`: score saved traces with today's checks.
+- `merge A.json B.json ... -o ALL.json`: join the results of a run's shards (`--rlvr-shard=I/N`).
+
+`compare` prints the table the `--rlvr-baseline` gates show (paired difference per scenario, its 95% bootstrap
 interval, the verdict) and every difference between the runs. Exit status: 0 without regression, 1 when
 some scenario regressed, 2 for a usage error (a bad option; a missing, unreadable or malformed results
 file, in one line), 3 when the runs are not comparable (no shared case, or another split or checks
@@ -10,6 +15,8 @@ version) and nothing regressed; `--allow-incomparable` makes that a warning.
 from __future__ import annotations
 
 import argparse
+import importlib
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,6 +27,9 @@ from .options import non_negative_float, non_negative_int, positive_int
 PROG = "python -m pytest_rlvr"
 USAGE_ERROR, INCOMPARABLE = 2, 3
 HINT = "--allow-incomparable makes this a warning"
+COMMANDS = ("report", "rescore", "merge")
+"""Modules of this package that each add one command: `add_command(commands)` registers its parser, whose
+`run` default is the command (`run(args) -> exit status`)."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -37,7 +47,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     command.add_argument("--allow-incomparable", action="store_true",
                          help="warn instead of failing when the runs share no case or differ in split or "
                               "checks version, as --rlvr-allow-incomparable")
+    command.set_defaults(run=run_compare)
+    for name in COMMANDS:
+        importlib.import_module(f".{name}", __package__).add_command(commands)
     args = parser.parse_args(argv)
+    try:
+        return args.run(args)
+    except BrokenPipeError:  # the reader went away (`| head`): nothing more to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
+def run_compare(args: argparse.Namespace) -> int:
     try:
         baseline, current = read_results(args.baseline), read_results(args.current)
     except ValueError as exc:

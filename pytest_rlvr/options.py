@@ -125,6 +125,23 @@ def save_path(text: str) -> Path:
     return path
 
 
+def report_path(text: str) -> Path:
+    """A path for the HTML report, as `save_path`."""
+    return save_path(text)
+
+
+def shard_spec(text: str) -> tuple[int, int]:
+    """I/N with 1 <= I <= N: the I-th of N shares."""
+    index, sep, count = text.partition("/")
+    try:
+        i, n = int(index), int(count)
+    except ValueError:
+        i = n = 0
+    if not sep or not 1 <= i <= n:
+        raise argparse.ArgumentTypeError(f"must be I/N with 1 <= I <= N (e.g. 1/4), not {text!r}")
+    return i, n
+
+
 def baseline_path(text: str) -> Path:
     """An existing results JSON written by `--rlvr-save`."""
     from .compare import read_results  # the comparison's own reader: one definition of a valid file
@@ -192,6 +209,10 @@ OPTIONS = (
            "set)", "N"),
     Option("save", save_path, "save results JSON to PATH and the traces to <stem>.traces.jsonl beside it "
            "(default: not saved)", "PATH"),
+    Option("report", report_path, "write a self-contained HTML report of the run to PATH; without --rlvr-save "
+           "the results are saved beside it, as <stem>.json (default: no report)", "PATH"),
+    Option("shard", shard_spec, "run only the I-th of N deterministic shares of the selected cases (by task "
+           "id); join the shards' results with `python -m pytest_rlvr merge` (default: every case)", "I/N"),
     Option("retries", non_negative_int, "retries of a failing policy call before the case errors "
            "(default: 3)", "N"),
     Option("timeout", positive_float, "seconds one policy request may take before it counts as a failed "
@@ -255,9 +276,16 @@ def read_settings(config: pytest.Config) -> Settings:
             values[option.field] = _validated(option, given, f"{option.flag}={given}")
         elif text := str(config.getini(option.ini)).strip():
             values[option.field] = _validated(option, text, f"ini {option.ini}={text}")
-    for field in ("save", "baseline"):
+    for field in ("save", "baseline", "report"):
         if isinstance(values.get(field), Path):
             values[field] = Path(config.invocation_params.dir) / values[field]
+    report = values.get("report")
+    if report is not None and values.get("save") is None:
+        values["save"] = report.with_suffix(".json")
+    if report is not None and report in (values["save"], Settings(save=values["save"]).traces_path):
+        given = config.getoption("rlvr_report") or report
+        raise pytest.UsageError(f"--rlvr-report={given}: the results or traces are saved there; give the report its "
+                                "own path, e.g. report.html")
     floors = [name for name, _ in values.get("min_rewards", ())]
     if len(set(floors)) != len(floors):
         raise pytest.UsageError(f"--rlvr-min-reward: a scenario is given more than one floor: {', '.join(floors)}")

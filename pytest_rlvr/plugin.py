@@ -8,7 +8,8 @@ A test becomes an evaluation case with a marker and a fixture::
 
 The test is parametrized over the scenario's tasks (ids are the task ids); the rollouts of every
 selected case start when collection ends, on a background thread, and each test waits for its own.
-With `--rlvr-baseline` or `--rlvr-min-reward`, gate items (`rlvr-gate::...`) run after the cases.
+With `--rlvr-baseline` or `--rlvr-min-reward`, gate items (`rlvr-gate::...`) run after the cases. With
+`--rlvr-shard=I/N`, only the I-th of N shares of the selected cases stays selected (`pytest_rlvr.shard`).
 """
 
 from __future__ import annotations
@@ -24,8 +25,9 @@ from .options import add_options, read_settings
 from .policy import InfrastructureError, PolicyRequestError
 from .recorder import Recorder
 from .scenario import Scenario
-from .session import FIXTURE, MARKER, RolloutSession
+from .session import FIXTURE, MARKER, RolloutSession, case_spec
 from .settings import Settings
+from .shard import share
 from .workers import is_worker
 
 SETTINGS_KEY = pytest.StashKey[Settings]()
@@ -62,6 +64,8 @@ def pytest_configure(config: pytest.Config) -> None:
     rollouts = RolloutSession(config, settings)
     config.stash[SESSION_KEY] = rollouts
     config.pluginmanager.register(rollouts, "rlvr-rollouts")
+    if settings.shard is not None:  # before the gates: of two trylast hooks, the first registered runs first
+        config.pluginmanager.register(ShardSelection(*settings.shard), "rlvr-shard")
     if not is_worker(config):
         check_single_process(config, settings)
         recorder = Recorder(config, settings, rollouts)
@@ -70,6 +74,29 @@ def pytest_configure(config: pytest.Config) -> None:
         gates = Gates(config, settings, recorder)
         if gates.active:
             config.pluginmanager.register(gates, "rlvr-gates")
+
+
+class ShardSelection:
+    """`--rlvr-shard=I/N`: deselects the rlvr cases of the other shards; every other test stays.
+
+    Called after pytest's own selection (`-k`, `-m`, `--sw`), so that the deal is over the selected cases, and
+    the same in every xdist worker; before the gates, which add an item per scenario the shard holds.
+    """
+
+    def __init__(self, index: int, count: int) -> None:
+        self.index, self.count = index, count
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
+        keys = [spec.key if (spec := case_spec(item)) is not None else None for item in items]
+        mine = share((key for key in keys if key is not None), self.index, self.count)
+        kept: list[pytest.Item] = []
+        dropped: list[pytest.Item] = []
+        for item, key in zip(items, keys, strict=True):
+            (kept if key is None or key in mine else dropped).append(item)
+        if dropped:
+            config.hook.pytest_deselected(items=dropped)
+            items[:] = kept
 
 
 def _marked_scenario(rollouts: RolloutSession, marker: pytest.Mark, where: str) -> tuple[Scenario, bool]:

@@ -43,6 +43,8 @@ class Recorder:
         self.records: list[dict[str, Any]] = []
         self.worker_policies: list[dict[str, Any]] = []
         self.saved: Path | None = None
+        self.reported: Path | None = None
+        self.report_error: str | None = None
         self.complete = True
         self.save_error: str | None = None
         self._lock: SaveLock | None = None
@@ -203,12 +205,27 @@ class Recorder:
         try:
             if traces.exists():
                 os.replace(traces, s.traces_path)
-            write_results(s.save, self.document(self.complete))
+            document = self.document(self.complete)
+            write_results(s.save, document)
             in_progress(s.save).unlink(missing_ok=True)
         except OSError as exc:
             self.save_error = f"cannot write {exc.filename or s.save}: {exc.strerror or exc}"
             return
         self.saved = s.save
+        if s.report is not None:
+            self._write_report(document)
+
+    def _write_report(self, document: dict[str, Any]) -> None:
+        from .report import write_report
+
+        s = self.settings
+        assert s.report is not None
+        try:
+            self.reported = write_report(s.report, document, s.traces_path, s.baseline, max_drop=s.max_drop)
+        except OSError as exc:
+            self.report_error = f"cannot write {exc.filename or s.report}: {exc.strerror or exc}"
+        except ValueError as exc:  # a malformed baseline or traces file
+            self.report_error = str(exc)
 
     def pytest_unconfigure(self) -> None:
         self.release()
@@ -231,6 +248,8 @@ class Recorder:
         s = self.settings
         if self.save_error is not None:
             terminalreporter.write_line(f"rlvr: --rlvr-save={s.save}: {self.save_error}", red=True)
+        if self.report_error is not None:
+            terminalreporter.write_line(f"rlvr: --rlvr-report={s.report}: {self.report_error}", red=True)
         if not self.records:
             return
         from .aggregate import aggregate, unique_records
@@ -250,3 +269,5 @@ class Recorder:
         if self.saved is not None:
             state = "" if self.complete else " (incomplete: the run stopped early; --rlvr-resume continues it)"
             terminalreporter.write_line(f"results saved to {self.saved}; traces in {s.traces_path}{state}")
+        if self.reported is not None:
+            terminalreporter.write_line(f"report written to {self.reported}")

@@ -90,6 +90,9 @@ async def rollout(
         policy={**(policy_info or {}), "sampling": {"temperature": sampling.temperature,
                                                     "max_tokens": sampling.max_tokens}},
         messages=messages,
+        task_split=task.split,
+        task_seed=task.seed,
+        task_digest=task.digest,
     )
     results: list[ToolResult] = []
     trace.stop_reason = STOP_MAX_TURNS

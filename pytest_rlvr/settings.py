@@ -35,6 +35,8 @@ class Settings:
         timeout: The most seconds one policy request may take before it counts as a failed call.
         resume: Reuse the finished rollouts of the run saved at `save` when its settings match.
         allow_incomparable: A gate or comparison with nothing to compare warns instead of failing.
+        report: Where to write the run's HTML report (results are then saved, beside it when `save` is None).
+        shard: (I, N): run only the I-th of N deterministic shares of the selected cases (1 <= I <= N).
     """
 
     model: str = DEFAULT_MODEL
@@ -57,6 +59,8 @@ class Settings:
     timeout: float = 120.0
     resume: bool = False
     allow_incomparable: bool = False
+    report: Path | None = None
+    shard: tuple[int, int] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON data."""
@@ -64,6 +68,8 @@ class Settings:
         data["base_urls"] = list(self.base_urls)
         data["save"] = str(self.save) if self.save is not None else None
         data["baseline"] = str(self.baseline) if self.baseline is not None else None
+        data["report"] = str(self.report) if self.report is not None else None
+        data["shard"] = f"{self.shard[0]}/{self.shard[1]}" if self.shard is not None else None
         data["min_rewards"] = dict(self.min_rewards)
         return data
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Protocol, TypeVar
 
 from .trace import ToolResult
@@ -38,6 +42,42 @@ class Task:
         if not isinstance(self.data, kind):
             raise TypeError(f"task {self.id} carries {type(self.data).__name__}, not {kind.__name__}")
         return self.data
+
+    @cached_property
+    def digest(self) -> str:
+        """sha256 over everything the task is (id, scenario, split, seed, tier, prompt, data as canonical JSON).
+
+        Saved in every trace, so that rescoring can tell whether `Scenario.task(seed, split)` still rebuilds the
+        task the trace was made from. The same in every process: mappings and sets are sorted.
+        """
+        fields = [self.id, self.scenario, self.split, self.seed, self.tier, self.prompt, canonical(self.data)]
+        text = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+
+def canonical(value: Any) -> Any:
+    """`value` as plain JSON data that is the same in every process: dataclasses as their fields, tuples as
+    lists, sets sorted (mappings are sorted when dumped); anything else as its repr."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: canonical(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Mapping):
+        return {_key(k): canonical(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [canonical(v) for v in value]
+    if isinstance(value, set | frozenset):
+        return sorted((canonical(v) for v in value), key=_dumps)
+    if value is None or isinstance(value, str | int | float):
+        return value
+    return repr(value)
+
+
+def _key(value: Any) -> str:
+    """A mapping key as a string (JSON objects have string keys)."""
+    return value if isinstance(value, str) else _dumps(canonical(value))
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False)
 
 
 class Environment(Protocol):

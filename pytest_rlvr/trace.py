@@ -65,7 +65,11 @@ class Turn:
 
 @dataclass
 class Trace:
-    """A whole rollout of one task by one policy."""
+    """A whole rollout of one task by one policy.
+
+    `seed` is the sample's seed; `task_split`, `task_seed` and `task_digest` (`Task.digest`) say which task it
+    was, so that the task can be rebuilt and the trace scored again (None in traces saved before they existed).
+    """
 
     task_id: str
     scenario: str
@@ -78,6 +82,9 @@ class Trace:
     final_state: dict[str, Any] = field(default_factory=dict)
     state_diff: dict[str, Any] = field(default_factory=dict)
     wall_s: float = 0.0
+    task_split: str | None = None
+    task_seed: int | None = None
+    task_digest: str | None = None
     schema_version: int = SCHEMA_VERSION
 
     def __repr__(self) -> str:  # short: pytest's assertion introspection shows it inside check messages
@@ -115,6 +122,14 @@ class Trace:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Trace:
+        """A trace from its JSON data.
+
+        Raises:
+            ValueError: Another schema version.
+            TypeError, KeyError: Data that is not a trace.
+        """
+        if not isinstance(data, dict):
+            raise TypeError(f"a trace is a JSON object, not {type(data).__name__}")
         version = data.get("schema_version")
         if version != SCHEMA_VERSION:
             raise ValueError(f"trace schema version {version!r} is not {SCHEMA_VERSION}")

@@ -325,7 +325,7 @@ def test_each_rollout_keeps_to_one_server_and_new_rollouts_spread_over_them():
 
         async def go() -> None:
             try:
-                for turn in range(3):  # three turns of four rollouts, the turns of a rollout in order
+                for _ in range(3):  # three turns of four rollouts, the turns of a rollout in order
                     await policy.generate([TurnRequest(f"t-0#{i}", TASK, [{"role": "user", "content": f"r{i}"}],
                                                        [], Sampling(0.0, 16, 1)) for i in range(4)])
             finally:
