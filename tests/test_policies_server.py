@@ -270,10 +270,12 @@ def test_a_bad_request_fails_at_once_with_a_clear_message():
     assert len(fake.chats) == 1
 
 
-def test_requests_are_spread_round_robin_over_the_base_urls():
+def test_rollouts_are_spread_over_the_base_urls_and_each_keeps_to_its_server():
     with FakeServer() as one, FakeServer() as two:
-        generate(OpenAIPolicy(SPEC, [one.url, two.url]), *[request() for _ in range(6)])
-    assert (len(one.chats), len(two.chats)) == (3, 3)
+        policy = OpenAIPolicy(SPEC, [one.url, two.url])
+        generate(policy, *[replace(request(), rollout_id=f"r#{i}") for i in range(6)])
+        generate(policy, *[request() for _ in range(3)])  # three turns of one rollout: one server
+    assert sorted((len(one.chats), len(two.chats))) == [3, 6]
 
 
 def test_client_side_renders_our_template_and_parses_the_completion():
