@@ -12,17 +12,15 @@ joined into `<ALL stem>.traces.jsonl`, so that `report` and `rescore` read the w
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime as dt
-import os
 import sys
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .aggregate import aggregate
+from .results import write_atomically
 
 PROG = "python -m pytest_rlvr merge"
 USAGE_ERROR = 2
@@ -185,19 +183,8 @@ def join_traces(sources: Sequence[Path], target: Path) -> None:
     Raises:
         OSError: A file cannot be read or written.
     """
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            os.fchmod(out.fileno(), 0o644)
-            for source in sources:
-                data = source.read_bytes()
-                out.write(data if not data or data.endswith(b"\n") else data + b"\n")
-        os.replace(temporary, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
+    texts = (source.read_text(encoding="utf-8", errors="replace") for source in sources)
+    write_atomically(target, (text if not text or text.endswith("\n") else text + "\n" for text in texts))
 
 
 def warnings(shards: Sequence[Shard]) -> list[str]:

@@ -11,10 +11,7 @@ the cases that got worse. Everything from the model, the traces and the results 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import os
 import sys
-import tempfile
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -27,6 +24,7 @@ from .report_assets import CSP, CSS, JS
 from .report_cases import Change, case_block, failing_checks, first_line, status
 from .report_charts import histogram, tier_bars
 from .report_html import Html, compact, fmt, h, items, join, mapping, number
+from .results import write_atomically
 from .trace import Trace
 
 PROG = "python -m pytest_rlvr report"
@@ -102,17 +100,7 @@ def write_report(path: Path, document: Mapping[str, Any], traces_path: Path | No
     traces = read_trace_file(traces_path) if traces_path is not None and traces_path.is_file() else None
     baseline = read_results(baseline_path) if baseline_path is not None else None
     page = render_report(document, traces, baseline, max_drop=max_drop)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as file:
-            os.fchmod(file.fileno(), 0o644)  # mkstemp makes it private
-            file.write(page)
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
+    write_atomically(path, page)
     return path
 
 

@@ -180,13 +180,18 @@ def _merged(carried: Mapping[str, list[str]], scored: Mapping[str, list[str]]) -
 
 def write_results(path: Path, document: Mapping[str, Any]) -> None:
     """Write the results JSON atomically (a reader never sees half a file)."""
+    write_atomically(path, json.dumps(document, indent=2, sort_keys=False, default=str) + "\n")
+
+
+def write_atomically(path: Path, text: str | Iterable[str]) -> None:
+    """Write a text file (given whole or in pieces) through a temporary file beside it, so that a reader sees
+    the old file or the new one, never half of it."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(document, indent=2, sort_keys=False, default=str) + "\n"
     fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "w") as file:
+        with os.fdopen(fd, "w", encoding="utf-8") as file:
             os.fchmod(file.fileno(), 0o644)  # mkstemp makes it private
-            file.write(text)
+            file.writelines([text] if isinstance(text, str) else text)
         os.replace(temporary, path)
     except BaseException:
         with contextlib.suppress(OSError):

@@ -8,7 +8,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scenarios.atlassian.jql import MAX_DEPTH, UNBOUNDED, Bool, Clause, JqlError, Query, parse, search
+from scenarios.atlassian import jql_time
+from scenarios.atlassian.jql import (
+    MAX_DEPTH,
+    UNBOUNDED,
+    Bool,
+    Clause,
+    History,
+    JqlError,
+    Predicate,
+    Query,
+    parse,
+    search,
+)
 
 ALICE = "5b10ac8d82e05b22cc7d4ef5"
 BOB = "712020:bob"
@@ -23,6 +35,8 @@ def issue(key: str, **fields: object) -> dict[str, object]:
     return base | fields
 
 
+ALICE_AS = [ALICE, "Alice Smith"]
+BOB_AS = [BOB, "Bob Jones"]
 ISSUES = [
     issue(
         "OPS-10",
@@ -37,6 +51,13 @@ ISSUES = [
         comment=["Restarted the pods", "Root cause is the retry loop"],
         created="2026-01-05T10:00:00.000+0000",
         updated="2026-01-07T09:30:00.000+0000",
+        component=["Backend", "10100"],
+        fixversion=["1.0", "10200"],
+        # Created To Do and assigned to Bob; Alice moved it to In Progress; Bob handed it to Alice.
+        **{"history:status": [(["To Do", "1"], "2026-01-05T10:00:00.000+0000", None),
+                              (["In Progress", "3"], "2026-01-06T09:00:00.000+0000", ALICE_AS)],
+           "history:assignee": [(BOB_AS, "2026-01-05T10:00:00.000+0000", None),
+                                (ALICE_AS, "2026-01-06T09:00:00.000+0000", BOB_AS)]},
     ),
     issue(
         "OPS-2",
@@ -62,6 +83,12 @@ ISSUES = [
         description="The backend returns 200 but the page renders blank.",
         created="2026-01-06T00:00:00.000+0000",
         updated="2026-01-08T12:00:00.000+0000",
+        component=["Frontend", "10101"],
+        fixversion=["1.0", "10200", "2.0", "10201"],
+        # To Do -> In Progress -> Done, both by Bob.
+        **{"history:status": [(["To Do", "1"], "2026-01-06T00:00:00.000+0000", None),
+                              (["In Progress", "3"], "2026-01-07T10:00:00.000+0000", BOB_AS),
+                              (["Done", "5"], "2026-01-08T11:00:00.000+0000", BOB_AS)]},
     ),
     issue(
         "OPS-1",
@@ -261,7 +288,8 @@ OPERATORS = (
 SYNTAX = "Error in the JQL Query: "
 OPERAND = f"{SYNTAX}Expecting either a value, list or function"
 MISSING = "does not exist or you do not have permission to view it."
-FORMATS = "Valid formats include: 'yyyy/MM/dd HH:mm', 'yyyy-MM-dd HH:mm', 'yyyy/MM/dd', 'yyyy-MM-dd'."
+FORMATS = "Valid formats include: 'yyyy/MM/dd HH:mm', 'yyyy-MM-dd HH:mm', 'yyyy/MM/dd', 'yyyy-MM-dd', or a period "
+FORMATS += "format e.g. '-5d', '4w 2d'."
 ESCAPES = "is an illegal JQL escape sequence. The valid escape sequences are "
 ESCAPES += "\\', \\\", \\t, \\n, \\r, \\\\, '\\ ' and \\uXXXX."
 UNFINISHED = f"{SYNTAX}The quoted string '{{}}' has not been completed. (line 1, character 11)"
@@ -290,7 +318,10 @@ UNFINISHED = f"{SYNTAX}The quoted string '{{}}' has not been completed. (line 1,
         ("= a", f"{SYNTAX}Expecting a field name but got '='. (line 1, character 1)"),
         ("status = a order key", f"{SYNTAX}Expecting 'BY' but got 'key'. (line 1, character 18)"),
         ("status = a order by key asc key", f"{SYNTAX}Expecting ',' but got 'key'. (line 1, character 29)"),
-        ("assignee = currentUser(x)", f"{SYNTAX}Expecting ')' but got 'x'. (line 1, character 24)"),
+        ("assignee = currentUser(x)", "Function 'currentUser' expected 0 arguments but received 1."),
+        ("assignee = currentUser(,)", f"{SYNTAX}Expecting ')' but got ','. (line 1, character 24)"),
+        ("assignee in membersOf(a b)", f"{SYNTAX}Expecting ')' but got 'b'. (line 1, character 25)"),
+        ("assignee in membersOf(a,)", f"{SYNTAX}Expecting a function argument but got ')'. (line 1, character 25)"),
         ('summary ~ "open', UNFINISHED.format("open")),
         ("summary ~ 'a\\'", UNFINISHED.format("a\\'")),  # the backslash escapes the closing quote
         ('summary ~ "a\\qb"', f"{SYNTAX}'\\q' {ESCAPES} (line 1, character 13)"),
@@ -408,3 +439,251 @@ TOKENS = st.sampled_from(
 @given(st.lists(TOKENS, max_size=25))
 def test_fuzz_token_soup(tokens: list[str]) -> None:
     assert_only_jql_errors(" ".join(tokens))
+
+
+# -- dates relative to a fixed "now", and date functions ------------------------------------------------------
+NOW = "2026-01-08T12:00:00.000+0000"  # a Thursday; the week began on Sunday 2026-01-04
+
+
+@pytest.mark.parametrize(
+    ("jql", "expected"),
+    [
+        ("updated >= -1d", ["WEB-3"]),
+        ("updated >= -2d", ["OPS-10", "WEB-3"]),
+        ("updated > '-3h'", ["WEB-3"]),
+        ("created > -1w", ["OPS-10", "OPS-2", "WEB-3"]),
+        ("created <= -1w", ["OPS-1"]),
+        ("created < '-1w 2d'", []),  # the sign applies to every part: nine days back
+        ("created > '-1w 2d'", ["OPS-10", "OPS-2", "WEB-3", "OPS-1"]),
+        ("created >= -5d AND created < -2d", ["OPS-10", "WEB-3"]),
+        ("created >= startOfWeek()", ["OPS-10", "WEB-3"]),
+        ("created < startOfWeek()", ["OPS-2", "OPS-1"]),
+        ("created >= startOfDay(-3)", ["OPS-10", "WEB-3"]),
+        ("created <= endOfDay(-3)", ["OPS-10", "OPS-2", "OPS-1"]),
+        ("created >= startOfDay('-3d')", ["OPS-10", "WEB-3"]),
+        ("updated >= endOfDay('-1d')", ["WEB-3"]),
+        ("created >= startOfMonth()", ["OPS-10", "OPS-2", "WEB-3", "OPS-1"]),
+        ("created < startOfYear()", []),
+        ("created > startOfMonth(-1) AND created < endOfMonth()", ["OPS-10", "OPS-2", "WEB-3", "OPS-1"]),
+        ("updated = now()", ["WEB-3"]),
+        ("updated < NOW()", ["OPS-10", "OPS-2", "OPS-1"]),
+        ("created >= startOfWeek(-1) AND created < startOfWeek()", ["OPS-2", "OPS-1"]),
+    ],
+)
+def test_relative_dates_and_date_functions(jql: str, expected: list[str]) -> None:
+    assert keys(jql, now=NOW) == expected
+
+
+def test_date_functions_against_a_clock() -> None:
+    now = jql_time.parse_now("2026-01-31T10:30:00.000+0000")  # a Saturday
+    values = {call: jql_time.call(name, args, now) for call, (name, args) in {
+        "now()": ("now", []), "startOfDay()": ("startOfDay", []), "endOfDay()": ("endOfDay", []),
+        "startOfWeek()": ("startOfWeek", []), "endOfWeek()": ("endOfWeek", []),
+        "startOfWeek(1)": ("startOfWeek", ["1"]), "startOfMonth()": ("startOfMonth", []),
+        "endOfMonth()": ("endOfMonth", []), "endOfMonth(1)": ("endOfMonth", ["1"]),
+        "startOfMonth('+14d')": ("startOfMonth", ["+14d"]), "startOfYear(-1)": ("startOfYear", ["-1"]),
+        "endOfYear()": ("endOfYear", []), "startOfDay('-1w 1h')": ("startOfDay", ["-1w 1h"]),
+    }.items()}
+    assert values == {
+        "now()": "2026-01-31T10:30", "startOfDay()": "2026-01-31T00:00", "endOfDay()": "2026-01-31T23:59",
+        "startOfWeek()": "2026-01-25T00:00", "endOfWeek()": "2026-01-31T23:59", "startOfWeek(1)": "2026-02-01T00:00",
+        "startOfMonth()": "2026-01-01T00:00", "endOfMonth()": "2026-01-31T23:59",
+        "endOfMonth(1)": "2026-02-28T23:59", "startOfMonth('+14d')": "2026-01-15T00:00",
+        "startOfYear(-1)": "2025-01-01T00:00", "endOfYear()": "2026-12-31T23:59",
+        "startOfDay('-1w 1h')": "2026-01-23T23:00",
+    }
+    assert jql_time.relative("+1M", now) == "2026-02-28T10:30"  # the day clamped to the month's last
+    assert jql_time.relative("-1y", now) == "2025-01-31T10:30"
+    assert jql_time.relative("-90m", now) == "2026-01-31T09:00"
+    assert [jql_time.relative(t, now) for t in ("2026-01-01", "abc", "-", "-1x", "1d x")] == [None] * 5
+
+
+def test_relative_dates_follow_the_given_clock_not_the_wall_clock() -> None:
+    assert keys("created > -1d", now="2026-01-06T12:00:00.000+0000") == ["WEB-3"]
+    assert keys("created < -1d", now="2026-01-04T08:00:00.000+0000") == ["OPS-1"]
+    assert parse("created > -1d", now=NOW).where == Clause("created", ">", ("2026-01-07T12:00",))
+
+
+# -- users and groups ------------------------------------------------------------------------------------------
+GROUPS = {"devs": [ALICE], "Ops Team": [BOB, "nobody-else"]}
+
+
+@pytest.mark.parametrize(
+    ("jql", "expected"),
+    [
+        ("assignee in membersOf(devs)", ["OPS-10", "OPS-1"]),
+        ("assignee in membersOf('ops team')", ["WEB-3"]),  # group names in any case
+        ("assignee not in membersOf(\"Ops Team\")", ["OPS-10", "OPS-1"]),  # the unassigned never match NOT IN
+        ("assignee in membersOf(devs) OR assignee is EMPTY", ["OPS-10", "OPS-2", "OPS-1"]),
+        ("assignee in (membersOf(devs), currentUser())", ["OPS-10", "WEB-3", "OPS-1"]),
+        ("reporter in membersOf(devs)", []),
+    ],
+)
+def test_members_of(jql: str, expected: list[str]) -> None:
+    assert keys(jql, groups=GROUPS, current_user=BOB) == expected
+
+
+# -- components and versions -------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("jql", "expected"),
+    [
+        ("component = Backend", ["OPS-10"]),
+        ("component in (frontend, 10100)", ["OPS-10", "WEB-3"]),  # names in any case, or ids
+        ("component is EMPTY", ["OPS-2", "OPS-1"]),
+        ('fixVersion = "1.0"', ["OPS-10", "WEB-3"]),
+        ("fixVersion = 2.0", ["WEB-3"]),
+        ("fixVersion = 10201", ["WEB-3"]),
+        ("fixVersion != 2.0", ["OPS-10"]),  # WEB-3 has 2.0 among others; the empty never match !=
+        ("fixversion in (2.0) and component = frontend", ["WEB-3"]),
+        ("affectedVersion is empty and project = OPS", ["OPS-10", "OPS-2", "OPS-1"]),
+        ("project = OPS order by component desc", ["OPS-10", "OPS-2", "OPS-1"]),
+    ],
+)
+def test_components_and_versions(jql: str, expected: list[str]) -> None:
+    assert keys(jql) == expected
+
+
+def test_known_components_and_versions() -> None:
+    known = {"component": ["Backend", "10100", "Frontend", "10101"], "fixVersion": ["1.0", "2.0"]}
+    assert keys("component = backend and fixVersion = '1.0'", known_values=known) == ["OPS-10"]
+    assert error("fixVersion = 9.9", known_values=known) == "The value '9.9' does not exist for the field 'fixVersion'."
+    assert error("component in (Mobile)", known_values=known) == (
+        "The value 'Mobile' does not exist for the field 'component'.")
+
+
+# -- history: WAS and CHANGED ------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("jql", "expected"),
+    [
+        ('status was "To Do"', ["OPS-10", "OPS-2", "WEB-3"]),  # now, or at any time before
+        ("status was 'In Progress'", ["OPS-10", "WEB-3"]),
+        ("status was 3", ["OPS-10", "WEB-3"]),  # ids too
+        ("status was not 'In Progress'", ["OPS-2", "OPS-1"]),
+        ("status was in (Done, 'To Do')", ["OPS-10", "OPS-2", "WEB-3", "OPS-1"]),
+        ("status was not in (Done, 'To Do')", []),
+        ("status was not in (Done)", ["OPS-10", "OPS-2"]),
+        ("status was 'To Do' before '2026-01-06'", ["OPS-10", "OPS-2"]),
+        ("status was 'In Progress' after '2026-01-07'", ["OPS-10", "WEB-3"]),
+        ("status was 'In Progress' after '2026-01-08 11:30'", ["OPS-10"]),  # WEB-3 left it at 11:00
+        ("status was 'In Progress' on '2026-01-06'", ["OPS-10"]),
+        ("status was 'In Progress' on 2026-01-07", ["OPS-10", "WEB-3"]),
+        ("status was 'In Progress' during ('2026-01-06', '2026-01-06 12:00')", ["OPS-10"]),
+        ("status was 'In Progress' by 'Alice Smith'", ["OPS-10"]),
+        ("status was 'In Progress' by currentUser()", ["WEB-3"]),
+        ("status was 'To Do' by currentUser()", []),  # the value an issue was created with was set by no one
+        ("status was 'In Progress' before '2026-01-07' after '2026-01-06'", ["OPS-10"]),
+        ("status was not 'To Do' before '2026-01-06'", ["WEB-3", "OPS-1"]),
+        ("assignee was 'Bob Jones'", ["OPS-10", "WEB-3"]),
+        ("assignee was EMPTY", ["OPS-2"]),
+        ("assignee was currentUser()", ["OPS-10", "WEB-3"]),
+        ("assignee was in membersOf(devs)", ["OPS-10", "OPS-1"]),
+        ("status changed", ["OPS-10", "WEB-3"]),
+        ("NOT status changed", ["OPS-2", "OPS-1"]),
+        ("status changed from 'To Do' to 'In Progress'", ["OPS-10", "WEB-3"]),
+        ("status changed to Done", ["WEB-3"]),
+        ("status changed from 'In Progress'", ["WEB-3"]),
+        ("status changed from Done", []),
+        ("status changed by 'bob jones'", ["WEB-3"]),
+        ("status changed by currentUser() after '2026-01-08'", ["WEB-3"]),
+        ("status changed before '2026-01-07'", ["OPS-10"]),
+        ("status changed on '2026-01-07'", ["WEB-3"]),
+        ("status changed during ('2026-01-06', '2026-01-07')", ["OPS-10"]),
+        ("status changed after -1d", ["WEB-3"]),
+        ("status changed after startOfWeek() to 'In Progress' by membersOf(devs)", ["OPS-10"]),
+        ("assignee changed from 'Bob Jones' to 'Alice Smith'", ["OPS-10"]),
+        ("assignee changed from EMPTY", []),
+        ("assignee changed to EMPTY", []),
+        ("resolution changed", []),
+        ("status was Done and status changed to Done by currentUser() order by key desc", ["WEB-3"]),
+    ],
+)
+def test_history_operators(jql: str, expected: list[str]) -> None:
+    assert keys(jql, now=NOW, current_user=BOB, groups=GROUPS) == expected
+
+
+def test_history_clause_shape() -> None:
+    where = parse("status changed from 'To Do' to Done by currentUser() during (2026-01-01, -1d)", now=NOW,
+                  current_user=ALICE).where
+    assert where == History("status", "changed", (), (
+        Predicate("from", ("To Do",)), Predicate("to", ("Done",)), Predicate("by", (ALICE,)),
+        Predicate("during", ("2026-01-01T00:00", "2026-01-07T12:00"))))
+    assert parse("fixVersion WAS NOT IN (1.0, EMPTY)").where == History("fixversion", "was not in", ("1.0", None))
+
+
+HISTORY_ERRORS = [
+    ("summary was a", "The operator 'was' is not supported by the 'summary' field."),
+    ("labels changed", "The operator 'changed' is not supported by the 'labels' field."),
+    ("status was (a, b)", "The operator 'was' does not support list values for the field 'status'."),
+    ("status was (a)", "The operator 'was' does not support list values for the field 'status'."),
+    ("status changed from", f"{OPERAND} before the end of the query."),
+    ("status was Done from Done", f"{SYNTAX}Expecting either 'OR' or 'AND' but got 'from'. (line 1, character 17)"),
+    ("status changed during (2026-01-01)", "The 'DURING' predicate takes two dates: DURING (start, end)."),
+    ("status changed during 2026-01-01", f"{SYNTAX}Expecting '(' but got '2026-01-01'. (line 1, character 23)"),
+    ("status changed after yesterday", f"Date value 'yesterday' for field 'AFTER' is invalid. {FORMATS}"),
+    ("status changed before EMPTY", "The 'BEFORE' predicate does not support EMPTY values."),
+    ("status changed by EMPTY", "The 'BY' predicate does not support EMPTY values."),
+    ("status was Nope", "The value 'Nope' does not exist for the field 'status'."),
+    ("status changed to Nope", "The value 'Nope' does not exist for the field 'status'."),
+    ("was = a", f"{SYNTAX}Expecting a field name but got 'was'. "
+                "You must surround 'was' in quotation marks to use it as a field name. (line 1, character 1)"),
+]
+
+
+@pytest.mark.parametrize(("jql", "message"), HISTORY_ERRORS)
+def test_history_errors(jql: str, message: str) -> None:
+    assert error(jql, known_values={"status": ["To Do", "In Progress", "Done"]}, now=NOW) == message
+
+
+FUNCTION_ERRORS = [
+    ("assignee = membersOf(devs)", "Function 'membersOf' returns a list: use it with IN or NOT IN, not '='."),
+    ("assignee in membersOf(nope)", "The group 'nope' for function 'membersOf' does not exist."),
+    ("assignee in membersOf()", "Function 'membersOf' expected 1 argument but received 0."),
+    ("status in membersOf(devs)", "Function 'membersOf' is not valid for the field 'status'."),
+    ("created > now(1)", "Function 'now' expected 0 arguments but received 1."),
+    ("created > startOfDay(x)",
+     "Function 'startOfDay' has an invalid offset 'x'. Use a number or a duration such as '-1d' or '+2w'."),
+    ("created > endOfMonth(1, 2)", "Function 'endOfMonth' expected between 0 and 1 arguments but received 2."),
+    ("status = startOfDay()", "Function 'startOfDay' is not valid for the field 'status'."),
+    ("issue in linkedIssues(OPS-1)", "Unable to find JQL function 'linkedIssues()'."),
+    ("created > -99999999d", f"Date value '-99999999d' for field 'created' is invalid. {FORMATS}"),
+]
+
+
+@pytest.mark.parametrize(("jql", "message"), FUNCTION_ERRORS)
+def test_function_errors(jql: str, message: str) -> None:
+    assert error(jql, groups=GROUPS, now=NOW) == message
+
+
+def test_functions_supplied_by_the_caller() -> None:
+    calls: list[tuple[str, list[str]]] = []
+
+    def linked(field: str, args: list[str]) -> list[str]:
+        calls.append((field, args))
+        if args != ["OPS-1"]:
+            raise JqlError("Issue 'X' could not be found in function 'linkedIssues'.")
+        return ["10002"]
+
+    functions = {"linkedissues": linked}
+    assert keys("issue in linkedIssues('OPS-1') order by key", functions=functions) == ["OPS-2"]
+    assert calls == [("key", ["OPS-1"])]
+    assert error("key in linkedIssues(X)", functions=functions) == (
+        "Issue 'X' could not be found in function 'linkedIssues'.")
+
+
+HISTORY_TOKENS = st.sampled_from(
+    [
+        "status", "assignee", "fixVersion", "was", "not", "in", "changed", "from", "to", "after", "before", "on",
+        "during", "by", "(", ")", ",", "'To Do'", "Done", "EMPTY", "-1d", "'2026-01-05'", "startOfDay(-1)",
+        "membersOf(devs)", "currentUser()", "now()", "and", "or",
+    ]
+)  # fmt: skip
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.lists(HISTORY_TOKENS, max_size=20))
+def test_fuzz_history_and_functions(tokens: list[str]) -> None:
+    try:
+        query = parse(" ".join(tokens), current_user=ALICE, now=NOW, groups=GROUPS)
+    except JqlError:
+        return
+    query.sort([i for i in SAMPLE if query.matches(i)])

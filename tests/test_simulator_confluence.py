@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, parse_qsl, urlsplit
 
 import pytest
 
@@ -83,7 +83,7 @@ def test_unknown_paths_under_wiki_answer_in_the_confluence_envelope(world: World
     assert v2_error(r, 404)["code"] == "NOT_FOUND"
     r = world.request("DELETE", f"{V2}/pages/{space(world.site).homepage}")
     assert v2_error(r, 405)["code"] == "METHOD_NOT_ALLOWED"
-    r = world.request("GET", "/wiki/rest/api/content/1/label")
+    r = world.request("PUT", "/wiki/rest/api/content/1/label")
     assert "not allowed" in v1_error(r, 405)
 
 
@@ -399,6 +399,10 @@ def test_direct_children_in_position_order(world: World) -> None:
     assert world.call("getPageDirectChildren", {"id": leaf.id}).body["results"] == []
     r = world.request("GET", f"{V2}/pages/{s.homepage}/direct-children", {"limit": "1"})
     assert len(r.body["results"]) == 1 and "next" in r.body["_links"]
+    link = urlsplit(r.body["_links"]["next"])
+    assert link.path == f"{V2}/pages/{s.homepage}/direct-children"  # the page's id, not a placeholder
+    second = world.request("GET", link.path, dict(parse_qsl(link.query))).body["results"]
+    assert [c["id"] for c in second] == [c.id for c in children(world.site, s.homepage)[1:2]]
     assert v2_error(world.call("getPageDirectChildren", {"id": "424242"}), 404)["code"] == "NOT_FOUND"
 
 

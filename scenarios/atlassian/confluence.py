@@ -6,13 +6,26 @@ import base64
 import json
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from .documents import adf_errors, adf_to_storage, storage_errors, storage_to_adf
 from .http import Request, Response, confluence_error, confluence_v1_error, url
 from .site import FooterComment, Label, Page, Site, Space
 
 V2 = "/wiki/api/v2"
+
+
+def acting(site: Site, req: Request) -> str:
+    """The authenticated user's account id (the site's own user for tool calls and unknown credentials)."""
+    return req.user if req.user in site.users else site.myself
+
+
+def filled(req: Request) -> str:
+    """The request's path with its path parameters filled in."""
+    path = req.path
+    for name, value in req.params.items():
+        path = path.replace("{" + name + "}", quote(value, safe=""))
+    return path
 
 
 def v2_time(when: str) -> str:
@@ -87,7 +100,7 @@ def listing(req: Request, items: list[Any], render: Callable[[Any], dict[str, An
         cursor = base64.urlsafe_b64encode(str(start + limit).encode()).decode()
         query = {k: ",".join(map(str, v)) if isinstance(v, list) else v for k, v in req.query.items()
                  if k != "cursor"}
-        links["next"] = f"{req.path}?{urlencode({**query, 'cursor': cursor})}"
+        links["next"] = f"{filled(req)}?{urlencode({**query, 'cursor': cursor})}"
         headers["Link"] = f'<{links["next"]}>; rel="next", <{links["base"]}>; rel="base"'
     return Response(200, {"results": [render(i) for i in page], "_links": links}, headers)
 
@@ -163,7 +176,7 @@ def create_page(site: Site, req: Request) -> Response:
             raise confluence_error(404, f"Parent page {parent} was not found in space {space.key}.")
     storage, adf = read_body(b.get("body", {"representation": "storage", "value": ""}))
     when = site.tick()
-    page = Page(site.new_id(), space.id, title, parent, storage, site.myself, when, when, status=status,
+    page = Page(site.new_id(), space.id, title, parent, storage, acting(site, req), when, when, status=status,
                 adf=adf, position=last_position(site, parent))
     site.pages[page.id] = page
     return Response(200, page_json(site, page, "storage"))
@@ -262,7 +275,7 @@ def page_labels(site: Site, req: Request) -> Response:
 
 def add_labels(site: Site, req: Request) -> Response:
     page = site.pages.get(req.params["id"])
-    if page is None or not req.params["id"].isdigit():
+    if page is None or page.status not in ("current", "draft", "archived") or not req.params["id"].isdigit():
         raise confluence_v1_error(404, f"No content found with id: ContentId{{id={req.params['id']}}}")
     items = req.body if isinstance(req.body, list) else [req.body]
     names = []
@@ -320,7 +333,7 @@ def create_footer_comment(site: Site, req: Request) -> Response:
     storage, _ = read_body(b["body"])
     if not storage:
         raise confluence_error(400, "The comment body cannot be empty.")
-    comment = FooterComment(site.new_id(), page.id, storage, site.myself, site.tick())
+    comment = FooterComment(site.new_id(), page.id, storage, acting(site, req), site.tick())
     page.comments.append(comment)
     return Response(201, comment_json(comment, "storage", single=True),
                     {"location": url(f"{V2}/footer-comments/{comment.id}")})

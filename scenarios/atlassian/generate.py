@@ -8,11 +8,13 @@ from typing import Any
 from .documents import adf_paragraphs
 from .site import (
     Comment,
+    Component,
     FieldConfig,
     FooterComment,
     Issue,
     IssueType,
     Label,
+    LinkType,
     Page,
     Project,
     Site,
@@ -20,6 +22,7 @@ from .site import (
     Status,
     Transition,
     User,
+    Version,
     Workflow,
 )
 
@@ -42,6 +45,12 @@ PROBLEMS = ["times out under load", "returns 500 for some users", "shows stale d
 WORK = ["Add retries to", "Document", "Refactor", "Add monitoring for", "Migrate", "Add tests for", "Upgrade"]
 LABELS = ["backend", "frontend", "customer", "regression", "tech-debt", "security", "performance", "ux",
           "needs-info", "q3-goal", "infra", "flaky"]
+COMPONENTS = ["API", "Backend", "Frontend", "Database", "Mobile", "Infrastructure", "Documentation", "Billing",
+              "Auth"]
+VERSIONS = [("1.0", True, "2025-10-01"), ("1.1", True, "2025-12-01"), ("2.0", False, "2026-03-01")]
+LINK_TYPES = [("10000", "Blocks", "is blocked by", "blocks"), ("10001", "Cloners", "is cloned by", "clones"),
+              ("10002", "Duplicate", "is duplicated by", "duplicates"),
+              ("10003", "Relates", "relates to", "relates to")]
 PRIORITIES = {"1": "Highest", "2": "High", "3": "Medium", "4": "Low", "5": "Lowest"}
 RESOLUTIONS = {"10000": "Done", "10001": "Won't Do", "10002": "Duplicate", "10003": "Cannot Reproduce"}
 STATUSES = [("1", "To Do", "new"), ("2", "In Progress", "indeterminate"), ("3", "In Review", "indeterminate"),
@@ -134,7 +143,35 @@ def generate(seed: int) -> Site:
     site.next_id = 65000
     for key, name in rng.sample(SPACES, 3):
         _space(rng, site, key, name, people)
+    _extras(random.Random(f"jira-extras:{seed}"), site)
     return site
+
+
+def _extras(rng: random.Random, site: Site) -> None:
+    """Groups, link types, components and versions, and the issues' components and fix versions: drawn from
+    their own random stream, so that everything else a seed gives stays as it was before they existed."""
+    me = site.myself
+    others = [a for a in site.users if a != me]
+    site.groups = {"jira-software-users": list(site.users), "site-admins": [me],
+                   "developers": [me, *sorted(rng.sample(others, 5), key=others.index)],
+                   "support-team": sorted(rng.sample(others, 3), key=others.index)}
+    site.link_types = {t[0]: LinkType(*t) for t in LINK_TYPES}
+    for project in site.projects.values():
+        for name in rng.sample(COMPONENTS, 3):
+            cid = str(10100 + len(site.components))
+            site.components[cid] = Component(cid, project.id, name, f"Work on the {name.lower()}.",
+                                             rng.choice([None, project.lead]))
+        for name, released, date in VERSIONS:
+            vid = str(10200 + len(site.versions))
+            site.versions[vid] = Version(vid, project.id, name, f"Release {name}.", released, False, date)
+        components = [c.id for c in site.components.values() if c.project == project.id]
+        versions = [v.id for v in site.versions.values() if v.project == project.id]
+        for issue in (i for i in site.issues.values() if i.project == project.id):
+            issue.components = sorted(rng.sample(components, rng.choice([0, 0, 1, 1, 2])), key=components.index)
+            issue.fix_versions = [rng.choice(versions)] if rng.random() < 0.5 else []
+        for fid in ("components", "fixVersions", "versions"):  # editable, never required
+            for screen in project.screens.values():
+                screen.append(FieldConfig(fid, False))
 
 
 def _issues(rng: random.Random, site: Site, project: Project, people: list[User]) -> None:
@@ -219,4 +256,7 @@ def field_values(site: Site) -> dict[str, Any]:
         "issuetype": {v for t in site.issue_types.values() for v in (t.id, t.name)},
         "priority": {v for pair in site.priorities.items() for v in pair},
         "resolution": {v for pair in site.resolutions.items() for v in pair},
+        "component": {v for c in site.components.values() for v in (c.id, c.name)},
+        "fixversion": {v for x in site.versions.values() for v in (x.id, x.name)},
+        "affectedversion": {v for x in site.versions.values() for v in (x.id, x.name)},
     }

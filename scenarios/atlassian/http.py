@@ -15,6 +15,7 @@ class Request:
     query: dict[str, Any] = field(default_factory=dict)
     body: Any = None
     params: dict[str, str] = field(default_factory=dict)  # path parameters
+    user: str = ""  # the authenticated account id; "" for the site's own user (in-process tool calls)
 
 
 @dataclass

@@ -1,157 +1,49 @@
-"""Jira Cloud REST v3 handlers: (site, request) -> response, with Jira's codes and ErrorCollection bodies."""
+"""Jira Cloud REST v3 handlers for issues, transitions, comments, projects, create metadata and users:
+(site, request) -> response, with Jira's codes and ErrorCollection bodies. Every write to an issue records
+its changes in the issue's history (see history.py)."""
 
 from __future__ import annotations
 
-import base64
 import re
 from collections.abc import Callable
 from typing import Any
 
-from . import jql
+from . import history
 from .documents import adf_errors, adf_text
-from .generate import field_values
 from .http import ApiError, Request, Response, jira_error, url
-from .site import Comment, Issue, Project, Site, Transition
+from .jira_fields import (  # noqa: F401 - re-exported: the field catalogue is read as jira.<NAME>
+    ALL_FIELDS,
+    FIELD_NAMES,
+    FIELD_SCHEMAS,
+    NAVIGABLE,
+    OPERATIONS,
+    available,
+    comment_json,
+    field_meta,
+    issue_json,
+    readable_comments,
+    stored_visibility,
+    transition_json,
+    visibility_problem,
+    wanted_fields,
+)
+from .jira_json import API, issuetype_json, page_bean, project_json, user_json
+from .site import Comment, Issue, Project, Site
 
-API = "/rest/api/3"
 NOT_FOUND = "Issue does not exist or you do not have permission to see it."
-FIELD_NAMES = {"project": "Project", "issuetype": "Issue Type", "summary": "Summary", "description": "Description",
-               "priority": "Priority", "labels": "Labels", "assignee": "Assignee", "reporter": "Reporter",
-               "duedate": "Due date", "parent": "Parent", "resolution": "Resolution"}
-FIELD_SCHEMAS = {"project": {"type": "project", "system": "project"},
-                 "issuetype": {"type": "issuetype", "system": "issuetype"},
-                 "summary": {"type": "string", "system": "summary"},
-                 "description": {"type": "string", "system": "description"},
-                 "priority": {"type": "priority", "system": "priority"},
-                 "labels": {"type": "array", "items": "string", "system": "labels"},
-                 "assignee": {"type": "user", "system": "assignee"},
-                 "reporter": {"type": "user", "system": "reporter"},
-                 "duedate": {"type": "date", "system": "duedate"},
-                 "parent": {"type": "issuelink", "system": "parent"},
-                 "resolution": {"type": "resolution", "system": "resolution"}}
-OPERATIONS = {"labels": ["add", "set", "remove"], "comment": ["add"]}
-NAVIGABLE = ["summary", "status", "issuetype", "project", "priority", "labels", "assignee", "reporter", "created",
-             "updated", "resolution", "resolutiondate", "duedate", "parent", "subtasks", "description"]
-ALL_FIELDS = [*NAVIGABLE, "comment"]
+REFERENCE_LISTS = {"components": "components", "fixVersions": "fix_versions", "versions": "versions"}
 
 
-# -- representations -----------------------------------------------------------------------------------------
-def user_json(site: Site, account_id: str | None) -> dict[str, Any] | None:
-    if account_id is None or account_id not in site.users:
-        return None
-    u = site.users[account_id]
-    return {"self": url(f"{API}/user?accountId={u.account_id}"), "accountId": u.account_id,
-            "accountType": "atlassian", "emailAddress": u.email, "displayName": u.display_name,
-            "active": u.active, "timeZone": u.time_zone}
+def actor(site: Site, req: Request) -> str:
+    """The account a request acts as: the authenticated user, else the site's own (in-process tool calls)."""
+    return req.user if req.user in site.users else site.myself
 
 
-def status_json(site: Site, status_id: str) -> dict[str, Any]:
-    s = site.statuses[status_id]
-    cat = {"new": (2, "To Do", "blue-gray"), "indeterminate": (4, "In Progress", "yellow"),
-           "done": (3, "Done", "green")}[s.category]
-    return {"self": url(f"{API}/status/{s.id}"), "description": "", "iconUrl": url("/images/status.png"),
-            "name": s.name, "id": s.id, "statusCategory": {"self": url(f"{API}/statuscategory/{cat[0]}"),
-                                                           "id": cat[0], "key": s.category, "colorName": cat[2],
-                                                           "name": cat[1]}}
-
-
-def issuetype_json(site: Site, type_id: str) -> dict[str, Any]:
-    t = site.issue_types[type_id]
-    return {"self": url(f"{API}/issuetype/{t.id}"), "id": t.id, "description": t.description,
-            "iconUrl": url(f"/images/issuetypes/{t.id}.png"), "name": t.name, "subtask": t.subtask,
-            "hierarchyLevel": t.hierarchy_level}
-
-
-def project_ref(p: Project) -> dict[str, Any]:
-    return {"self": url(f"{API}/project/{p.id}"), "id": p.id, "key": p.key, "name": p.name,
-            "projectTypeKey": p.type_key, "simplified": False}
-
-
-def priority_json(site: Site, pid: str | None) -> dict[str, Any] | None:
-    if pid is None:
-        return None
-    return {"self": url(f"{API}/priority/{pid}"), "iconUrl": url(f"/images/priorities/{pid}.svg"),
-            "name": site.priorities[pid], "id": pid}
-
-
-def resolution_json(site: Site, rid: str | None) -> dict[str, Any] | None:
-    if rid is None:
-        return None
-    return {"self": url(f"{API}/resolution/{rid}"), "id": rid, "description": "", "name": site.resolutions[rid]}
-
-
-def comment_json(site: Site, issue: Issue, c: Comment) -> dict[str, Any]:
-    author = user_json(site, c.author)
-    return {"self": url(f"{API}/issue/{issue.id}/comment/{c.id}"), "id": c.id, "author": author,
-            "body": c.body, "updateAuthor": author, "created": c.created, "updated": c.updated,
-            "jsdPublic": True}
-
-
-def issue_ref(site: Site, issue: Issue) -> dict[str, Any]:
-    return {"id": issue.id, "key": issue.key, "self": url(f"{API}/issue/{issue.id}"),
-            "fields": {"summary": issue.summary, "status": status_json(site, issue.status),
-                       "priority": priority_json(site, issue.priority),
-                       "issuetype": issuetype_json(site, issue.issuetype)}}
-
-
-def field_json(site: Site, issue: Issue, name: str) -> Any:
-    match name:
-        case "summary" | "created" | "updated" | "labels" | "duedate" | "resolutiondate":
-            return getattr(issue, name)
-        case "description":
-            return issue.description
-        case "status":
-            return status_json(site, issue.status)
-        case "issuetype":
-            return issuetype_json(site, issue.issuetype)
-        case "project":
-            return project_ref(site.projects[issue.project])
-        case "priority":
-            return priority_json(site, issue.priority)
-        case "assignee" | "reporter":
-            return user_json(site, getattr(issue, name))
-        case "resolution":
-            return resolution_json(site, issue.resolution)
-        case "parent":
-            parent = site.issues.get(issue.parent or "")
-            return issue_ref(site, parent) if parent else None
-        case "subtasks":
-            return [issue_ref(site, i) for i in site.issues.values() if i.parent == issue.id]
-        case "comment":
-            comments = [comment_json(site, issue, c) for c in issue.comments]
-            return {"comments": comments, "self": url(f"{API}/issue/{issue.id}/comment"),
-                    "maxResults": len(comments), "total": len(comments), "startAt": 0}
-    return None
-
-
-def wanted_fields(requested: list[str] | None, default: list[str]) -> list[str]:
-    """Jira's `fields` parameter: names, `*all`, `*navigable`, and `-name` exclusions."""
-    if not requested:
-        return list(default)
-    names = [n.strip() for part in requested for n in str(part).split(",") if n.strip()]
-    chosen: list[str] = []
-    for n in names:
-        if n == "*all":
-            chosen += ALL_FIELDS
-        elif n == "*navigable":
-            chosen += NAVIGABLE
-        elif not n.startswith("-"):
-            chosen.append(n)
-    if not chosen and any(n.startswith("-") for n in names):
-        chosen = list(default)
-    excluded = {n[1:] for n in names if n.startswith("-")}
-    return [n for n in dict.fromkeys(chosen) if n not in excluded]
-
-
-def issue_json(site: Site, issue: Issue, fields: list[str], expand: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {"expand": "renderedFields,names,schema,operations,editmeta,changelog",
-                           "id": issue.id, "self": url(f"{API}/issue/{issue.id}"), "key": issue.key}
-    out["fields"] = {n: field_json(site, issue, n) for n in fields if n in ALL_FIELDS}
-    if "transitions" in expand:
-        out["transitions"] = [transition_json(site, issue, t, False) for t in available(site, issue)]
-    if "names" in expand:
-        out["names"] = {n: FIELD_NAMES.get(n, n.capitalize()) for n in out["fields"]}
-    return out
+def copy_issue(issue: Issue) -> Issue:
+    """A scratch copy to apply a write to (lists copied; comments and worklogs are appended to the original)."""
+    return Issue(**{**issue.__dict__, "labels": list(issue.labels), "components": list(issue.components),
+                    "fix_versions": list(issue.fix_versions), "versions": list(issue.versions),
+                    "watchers": list(issue.watchers)})
 
 
 # -- lookups that answer errors ------------------------------------------------------------------------------
@@ -245,6 +137,26 @@ def set_field(site: Site, issue: Issue, name: str, value: Any, errors: dict[str,
                 errors[name] = "Specify a valid resolution id or name."
             else:
                 issue.resolution = rid
+        case "components" | "fixVersions" | "versions":
+            if not isinstance(value, list):
+                errors[name] = f"The {name} field must be a list of references ({{\"id\"}} or {{\"name\"}})."
+                return
+            ids = [reference(site, issue, name, v, errors) for v in value]
+            if name not in errors:
+                setattr(issue, REFERENCE_LISTS[name], list(dict.fromkeys(i for i in ids if i)))
+
+
+def reference(site: Site, issue: Issue, name: str, value: Any, errors: dict[str, str]) -> str | None:
+    """The id of a component or version of the issue's project, from {"id": ...} or {"name": ...}."""
+    table: dict[str, Any] = site.components if name == "components" else site.versions
+    own = {i: item.name for i, item in table.items() if item.project == issue.project}
+    found = ref_value(value, own)
+    if found is None:
+        kind = "Component" if name == "components" else "Version"
+        shown = value.get("id", value.get("name")) if isinstance(value, dict) else value
+        errors[name] = f"{kind} '{str(shown)[:100]}' is not valid for project " \
+                       f"'{site.projects[issue.project].key}'."
+    return found
 
 
 def label_problem(value: Any) -> str | None:
@@ -308,6 +220,13 @@ def apply_update(site: Site, issue: Issue, update: Any, screen: set[str], errors
                     issue.labels = sorted([*issue.labels, arg])
                 elif verb == "remove":
                     issue.labels = [label for label in issue.labels if label != arg]
+            elif name in REFERENCE_LISTS and verb != "set":
+                found = reference(site, issue, name, arg, errors)
+                current = getattr(issue, REFERENCE_LISTS[name])
+                if found and verb == "add" and found not in current:
+                    setattr(issue, REFERENCE_LISTS[name], [*current, found])
+                elif found and verb == "remove":
+                    setattr(issue, REFERENCE_LISTS[name], [i for i in current if i != found])
             else:
                 set_field(site, issue, name, arg, errors)
 
@@ -333,10 +252,11 @@ def both_ways(body: dict[str, Any]) -> None:
             raise jira_error(400, errors={name: f"Field '{name}' cannot be set in both 'fields' and 'update'."})
 
 
-def add_comments(site: Site, issue: Issue, bodies: list[dict[str, Any]]) -> None:
+def add_comments(site: Site, issue: Issue, bodies: list[dict[str, Any]], author: str,
+                 visibility: dict[str, str] | None = None) -> None:
     for body in bodies:
         when = site.tick()
-        issue.comments.append(Comment(next_comment_id(site), site.myself, body, when, when))
+        issue.comments.append(Comment(next_comment_id(site), author, body, when, when, visibility))
 
 
 def next_comment_id(site: Site) -> str:
@@ -366,7 +286,7 @@ def create_issue(site: Site, req: Request) -> Response:
     screen = {f.id for f in screen_fields}
     when = site.clock
     issue = Issue(id="", key="", project=project.id, issuetype=type_id, summary="",
-                  status=project.workflow.initial, priority=None, reporter=site.myself, created=when,
+                  status=project.workflow.initial, priority=None, reporter=actor(site, req), created=when,
                   updated=when)
     comments: list[dict[str, Any]] = []
     apply_fields(site, issue, fields, screen, errors, skip=("project", "issuetype"))
@@ -386,14 +306,33 @@ def create_issue(site: Site, req: Request) -> Response:
     project.next_number += 1
     issue.created = issue.updated = site.tick()
     site.issues[issue.id] = issue
-    add_comments(site, issue, comments)
+    add_comments(site, issue, comments, actor(site, req))
     return Response(201, {"id": issue.id, "key": issue.key, "self": url(f"{API}/issue/{issue.id}")})
+
+
+def create_issues(site: Site, req: Request) -> Response:
+    """`POST /issue/bulk`: each issue as `createIssue` makes it; the ones that fail are listed by position."""
+    updates = req.body.get("issueUpdates")
+    if not isinstance(updates, list) or not updates:
+        raise jira_error(400, "The issueUpdates list must hold at least one issue.")
+    if len(updates) > 50:
+        raise jira_error(400, "At most 50 issues can be created in one request.")
+    created, errors = [], []
+    for n, update in enumerate(updates):
+        try:
+            if not isinstance(update, dict):
+                raise jira_error(400, "Each issue must be an object with 'fields' and 'update'.")
+            created.append(create_issue(site, Request("POST", f"{API}/issue", {}, update, {}, req.user)).body)
+        except ApiError as exc:
+            errors.append({"status": exc.response.status, "elementErrors": exc.response.body,
+                           "failedElementNumber": n})
+    return Response(201 if created else 400, {"issues": created, "errors": errors})
 
 
 def get_issue(site: Site, req: Request) -> Response:
     issue = find_issue(site, req)
     fields = wanted_fields(req.query.get("fields"), ALL_FIELDS)
-    return Response(200, issue_json(site, issue, fields, req.query.get("expand", "")))
+    return Response(200, issue_json(site, issue, fields, req.query.get("expand", ""), actor(site, req)))
 
 
 def edit_issue(site: Site, req: Request) -> Response:
@@ -402,7 +341,7 @@ def edit_issue(site: Site, req: Request) -> Response:
     both_ways(body)
     project = site.projects[issue.project]
     screen = {f.id for f in project.screens[issue.issuetype]} - {"project", "issuetype"}
-    draft = Issue(**{**issue.__dict__, "labels": list(issue.labels)})
+    draft = copy_issue(issue)
     errors: dict[str, str] = {}
     comments: list[dict[str, Any]] = []
     if body.get("fields") is not None:
@@ -411,124 +350,15 @@ def edit_issue(site: Site, req: Request) -> Response:
         apply_update(site, draft, body["update"], screen, errors, comments)
     if errors:
         raise jira_error(400, errors=errors)
+    author = actor(site, req)
     if draft.__dict__ != issue.__dict__ or comments:
         draft.updated = site.tick()
         site.issues[issue.id] = draft
-        add_comments(site, draft, comments)
+        history.record_write(site, issue, draft, author)
+        add_comments(site, draft, comments, author)
     if req.query.get("returnIssue"):
-        return Response(200, issue_json(site, draft, ALL_FIELDS))
+        return Response(200, issue_json(site, draft, ALL_FIELDS, req.query.get("expand", ""), author))
     return Response(204)
-
-
-def search(site: Site, req: Request) -> Response:
-    params = req.body if req.method == "POST" else req.query
-    text = params.get("jql") or ""
-    max_results = params.get("maxResults", 50)
-    if not isinstance(max_results, int) or max_results < 0:
-        raise jira_error(400, "The maxResults parameter must be a non-negative integer.")
-    start = 0
-    token = params.get("nextPageToken")
-    if token:
-        try:
-            start = int(base64.urlsafe_b64decode(token.encode()).decode().removeprefix("offset:"))
-        except (ValueError, UnicodeError):
-            raise jira_error(400, "Invalid format of nextPageToken") from None
-    views = [jql_view(site, i) for i in site.issues.values()]
-    try:
-        found = jql.search(text, views, known_values=field_values(site), current_user=site.myself)
-    except jql.JqlError as exc:
-        raise jira_error(400, str(exc)) from None
-    fields = wanted_fields(params.get("fields"), [])
-    limit = min(max_results or 50, 5000 if set(fields) <= {"id", "key"} else 100)
-    page = found[start:start + limit]
-    issues = []
-    for view in page:
-        issue = site.issues[view["id"]]
-        if fields:
-            issues.append(issue_json(site, issue, fields))
-        else:
-            issues.append({"id": issue.id})
-    out: dict[str, Any] = {"issues": issues, "isLast": start + limit >= len(found)}
-    if not out["isLast"]:
-        out["nextPageToken"] = base64.urlsafe_b64encode(f"offset:{start + limit}".encode()).decode()
-    return Response(200, out)
-
-
-class JqlView(dict):  # type: ignore[type-arg]
-    """An issue as the JQL evaluator reads it: field -> value or aliases. The text fields (walks of ADF
-    documents) are worked out the first time a query reads them, as most queries never do."""
-
-    TEXTS = frozenset({"description", "comment", "text"})
-
-    def __init__(self, issue: Issue, fields: dict[str, Any]) -> None:
-        super().__init__(fields)
-        self.issue = issue
-
-    def get(self, key: str, default: Any = None) -> Any:
-        if key in self.TEXTS and not dict.__contains__(self, key):
-            self._texts()
-        return dict.get(self, key, default)
-
-    def __getitem__(self, key: str) -> Any:
-        if key in self.TEXTS and not dict.__contains__(self, key):
-            self._texts()
-        return dict.__getitem__(self, key)
-
-    def _texts(self) -> None:
-        issue = self.issue
-        comments = "\n".join(adf_text(c.body) for c in issue.comments)
-        description = adf_text(issue.description) if issue.description else ""
-        self.update(description=description or None, comment=comments or None,
-                    text="\n".join([issue.summary, description, comments]))
-
-
-def jql_view(site: Site, issue: Issue) -> dict[str, Any]:
-    """An issue as the JQL evaluator reads it: field -> value or aliases."""
-    project = site.projects[issue.project]
-    status = site.statuses[issue.status]
-    users = lambda a: [a, site.users[a].display_name, site.users[a].email] if a else None  # noqa: E731
-    parent = site.issues.get(issue.parent or "")
-    return JqlView(issue, {
-        "id": issue.id, "key": issue.key, "project": [project.key, project.id, project.name],
-        "status": [status.name, status.id], "statuscategory": [status.category, {
-            "new": "To Do", "indeterminate": "In Progress", "done": "Done"}[status.category]],
-        "issuetype": [site.issue_types[issue.issuetype].name, issue.issuetype],
-        "priority": [site.priorities[issue.priority], issue.priority] if issue.priority else None,
-        "resolution": [site.resolutions[issue.resolution], issue.resolution] if issue.resolution else None,
-        "assignee": users(issue.assignee), "reporter": users(issue.reporter),
-        "labels": list(issue.labels) or None, "summary": issue.summary,
-        "parent": [parent.key, parent.id] if parent else None, "created": issue.created,
-        "updated": issue.updated, "duedate": issue.duedate,
-    })
-
-
-def available(site: Site, issue: Issue) -> list[Transition]:
-    """Transitions from the issue's current status (global ones included), never to the status it is in."""
-    return [t for t in site.projects[issue.project].workflow.transitions
-            if (not t.sources or issue.status in t.sources) and t.to != issue.status]
-
-
-def transition_json(site: Site, issue: Issue, t: Transition, with_fields: bool) -> dict[str, Any]:
-    out: dict[str, Any] = {"id": t.id, "name": t.name, "to": status_json(site, t.to),
-                           "hasScreen": bool(t.screen), "isGlobal": not t.sources, "isInitial": False,
-                           "isAvailable": True, "isConditional": False, "isLooped": False}
-    if with_fields:
-        out["fields"] = {f: field_meta(site, f, f in t.required) for f in t.screen}
-    return out
-
-
-def field_meta(site: Site, name: str, required: bool, with_id: bool = False) -> dict[str, Any]:
-    meta: dict[str, Any] = {"required": required, "schema": FIELD_SCHEMAS[name],
-                            "name": FIELD_NAMES[name], "key": name,
-                            "operations": OPERATIONS.get(name, ["set"]), "hasDefaultValue": name == "priority"}
-    if with_id:
-        meta = {"fieldId": name, **meta}
-    if name == "resolution":
-        meta["allowedValues"] = [resolution_json(site, r) for r in site.resolutions]
-    if name == "priority":
-        meta["allowedValues"] = [priority_json(site, p) for p in site.priorities]
-        meta["defaultValue"] = priority_json(site, "3")
-    return meta
 
 
 def get_transitions(site: Site, req: Request) -> Response:
@@ -551,7 +381,7 @@ def do_transition(site: Site, req: Request) -> Response:
     t = next((t for t in available(site, issue) if t.id == str(tid)), None)
     if t is None:
         raise jira_error(400, f"Transition id '{tid}' is not valid for this issue.")
-    draft = Issue(**{**issue.__dict__, "labels": list(issue.labels)})
+    draft = copy_issue(issue)
     errors: dict[str, str] = {}
     comments: list[dict[str, Any]] = []
     screen = set(t.screen)
@@ -573,18 +403,21 @@ def do_transition(site: Site, req: Request) -> Response:
     else:  # leaving done clears the resolution, as Jira's default workflows do
         draft.resolution = draft.resolutiondate = None
     site.issues[issue.id] = draft
-    add_comments(site, draft, comments)
+    author = actor(site, req)
+    history.record_write(site, issue, draft, author)
+    add_comments(site, draft, comments, author)
     return Response(204)
 
 
 def get_comments(site: Site, req: Request) -> Response:
     issue = find_issue(site, req)
     start, limit = req.query.get("startAt", 0), req.query.get("maxResults", 100)
-    comments = list(issue.comments)
+    comments = readable_comments(site, issue, actor(site, req))
     if req.query.get("orderBy") == "-created":
         comments.reverse()
     page = comments[start:start + limit]
-    return Response(200, {"comments": [comment_json(site, issue, c) for c in page], "maxResults": limit,
+    rendered = "renderedBody" in str(req.query.get("expand", ""))
+    return Response(200, {"comments": [comment_json(site, issue, c, rendered) for c in page], "maxResults": limit,
                           "startAt": start, "total": len(comments)})
 
 
@@ -599,15 +432,17 @@ def add_comment(site: Site, req: Request) -> Response:
     if len(adf_text(body)) > 32767:
         raise jira_error(400, errors={"comment": "The entered text is too long. It exceeds the allowed limit "
                                                  "of 32767 characters."})
-    add_comments(site, issue, [body])
+    author = actor(site, req)
+    visibility = req.body.get("visibility")
+    if visibility is not None:
+        problem = visibility_problem(site, issue, visibility, author)
+        if problem:
+            raise jira_error(400, problem)
+        visibility = stored_visibility(visibility)
+    add_comments(site, issue, [body], author, visibility)
     issue.updated = site.clock
-    return Response(201, comment_json(site, issue, issue.comments[-1]))
-
-
-def project_json(site: Site, p: Project) -> dict[str, Any]:
-    return {**project_ref(p), "description": p.description, "lead": user_json(site, p.lead),
-            "issueTypes": [{**issuetype_json(site, t), "avatarId": 10300 + int(t) % 100} for t in p.issue_types],
-            "assigneeType": "UNASSIGNED", "style": "classic", "isPrivate": False}
+    rendered = "renderedBody" in str(req.query.get("expand", ""))
+    return Response(201, comment_json(site, issue, issue.comments[-1], rendered))
 
 
 def get_project(site: Site, req: Request) -> Response:
@@ -616,7 +451,6 @@ def get_project(site: Site, req: Request) -> Response:
 
 def search_projects(site: Site, req: Request) -> Response:
     q = req.query
-    start, limit = q.get("startAt", 0), q.get("maxResults", 50)
     found = list(site.projects.values())
     if q.get("keys"):
         found = [p for p in found if p.key in q["keys"]]
@@ -624,10 +458,7 @@ def search_projects(site: Site, req: Request) -> Response:
         needle = str(q["query"]).lower()
         found = [p for p in found if needle in p.key.lower() or needle in p.name.lower()]
     found.sort(key=lambda p: p.key)
-    page = found[start:start + limit]
-    return Response(200, {"self": url(f"{API}/project/search"), "maxResults": limit, "startAt": start,
-                          "total": len(found), "isLast": start + limit >= len(found),
-                          "values": [project_json(site, p) for p in page]})
+    return Response(200, page_bean("/project/search", req, found, lambda p: project_json(site, p)))
 
 
 def issue_types_for_project(site: Site, req: Request) -> Response:
@@ -651,7 +482,7 @@ def createmeta_fields(site: Site, req: Request) -> Response:
     if type_id not in project.screens:
         raise jira_error(400, f"The issue type with id '{type_id}' does not exist or is not valid for "
                               f"project '{project.key}'.")
-    fields = [field_meta(site, f.id, f.required, with_id=True) for f in project.screens[type_id]]
+    fields = [field_meta(site, f.id, f.required, with_id=True, project=project) for f in project.screens[type_id]]
     return Response(200, {"fields": fields, "maxResults": req.query.get("maxResults", 50),
                           "startAt": req.query.get("startAt", 0), "total": len(fields)})
 
@@ -671,8 +502,10 @@ def assign_issue(site: Site, req: Request) -> Response:
     if account is not None and account not in site.users:
         raise jira_error(400, errors={"assignee": f"User '{account}' cannot be assigned issues."})
     if issue.assignee != account:
+        before = copy_issue(issue)
         issue.assignee = account
         issue.updated = site.tick()
+        history.record_write(site, before, issue, actor(site, req))
     return Response(204)
 
 
@@ -682,25 +515,26 @@ def find_users(site: Site, req: Request) -> Response:
         raise jira_error(400, "One of 'query', 'accountId' or 'property' must be provided.")
     if q.get("query") and q.get("accountId"):
         raise jira_error(400, "Only one of 'query' or 'accountId' can be provided.")
-    users = [u for u in site.users.values() if u.account_id != site.myself or q.get("accountId")]
+    query = str(q.get("query") or "")
+    users = [u for u in site.users.values() if u.account_id != site.myself or q.get("accountId")
+             or u.account_id == query]
     if q.get("accountId"):
         users = [u for u in users if u.account_id == q["accountId"]]
-    if q.get("query"):
-        needle = str(q["query"]).lower()
-        users = [u for u in users if any(w.startswith(needle) for w in
-                                         [u.display_name.lower(), *u.display_name.lower().split(),
-                                          u.email.lower()])]
+    if query:
+        needle = query.lower()
+        users = [u for u in users if u.account_id == query or any(w.startswith(needle) for w in [
+            u.display_name.lower(), *u.display_name.lower().split(), u.email.lower()])]
     start, limit = q.get("startAt", 0), q.get("maxResults", 50)
     return Response(200, [user_json(site, u.account_id) for u in users[start:start + limit]])
 
 
 HANDLERS: dict[str, Callable[[Site, Request], Response]] = {
     "createIssue": create_issue, "getIssue": get_issue, "editIssue": edit_issue,
-    "searchAndReconsileIssuesUsingJql": search, "searchAndReconsileIssuesUsingJqlPost": search,
     "getTransitions": get_transitions, "doTransition": do_transition, "getComments": get_comments,
     "addComment": add_comment, "getProject": get_project, "searchProjects": search_projects,
     "getIssueTypesForProject": issue_types_for_project, "getCreateIssueMetaIssueTypes": createmeta_types,
     "getCreateIssueMetaIssueTypeId": createmeta_fields, "assignIssue": assign_issue, "findUsers": find_users,
+    "createIssues": create_issues,
 }
 
 __all__ = ["HANDLERS", "ApiError"]

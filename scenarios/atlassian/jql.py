@@ -1,8 +1,14 @@
-"""A small subset of JQL (Jira Query Language): a parser and an in-memory evaluator.
+"""A subset of JQL (Jira Query Language): a parser and an in-memory evaluator.
 
 Backs the simulated Jira Cloud ``/rest/api/3/search/jql``. An issue is a mapping from canonical lowercase
 field name to ``None`` (empty), a ``str``, or a ``list[str]`` of aliases/values; equality is
 case-insensitive against any of them. Rejected queries raise :class:`JqlError` with Jira's wording.
+
+Beyond fields, operators and ``ORDER BY``: relative dates (``-7d``) and date functions (``startOfWeek(-1)``)
+against a given "now"; ``currentUser()`` and ``membersOf("group")``; functions a caller supplies; and the
+history operators ``WAS [NOT] [IN]`` and ``CHANGED`` with their ``AFTER``, ``BEFORE``, ``ON``, ``DURING``,
+``BY``, ``FROM`` and ``TO`` predicates, which read an issue's ``"history:<field>"`` entry: the values the
+field held, oldest first, as ``(values, since, set by)`` (see :data:`Segment`).
 """
 
 from __future__ import annotations
@@ -13,6 +19,8 @@ from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple, TypeVar
+
+from . import jql_time
 
 MAX_LENGTH = 10_000
 MAX_DEPTH = 50
@@ -30,24 +38,32 @@ _OPS = {"id": _EQUALITY, "user": _EQUALITY, "text": ("~", "!~", "is", "is not")}
 _OPS["date"] = _EQUALITY + ("<", "<=", ">", ">=")
 _FIELDS = {
     **dict.fromkeys(("project", "key", "issuetype", "status", "statuscategory", "priority"), "id"),
-    **dict.fromkeys(("resolution", "labels", "component", "fixversion", "parent"), "id"),
+    **dict.fromkeys(("resolution", "labels", "component", "fixversion", "affectedversion", "parent"), "id"),
     **dict.fromkeys(("assignee", "reporter", "creator"), "user"),
     **dict.fromkeys(("summary", "description", "comment", "text"), "text"),
     **dict.fromkeys(("created", "updated", "duedate", "resolutiondate"), "date"),
 }
 _ALIASES = {"type": "issuetype", "issue": "key", "issuekey": "key", "id": "key", "createddate": "created"}
 _ALIASES |= {"updateddate": "updated", "due": "duedate", "resolved": "resolutiondate"}
+# Fields whose history WAS and CHANGED search, as in Jira.
+HISTORY_FIELDS = frozenset({"status", "assignee", "reporter", "priority", "resolution", "fixversion"})
+_HISTORY_OPS = ("was", "was in", "was not", "was not in", "changed")
+_PREDICATES = ("after", "before", "on", "during", "by", "from", "to")
+Segment = tuple[list[str], str, list[str] | None]
+"""One value a field held: (its aliases, empty for EMPTY; the time it was set; aliases of who set it, None for
+the value the issue was created with)."""
 # Fields read from several entries (a precomputed "text" entry is used too, if the issue has one).
 _SPANS = {"text": ("text", "summary", "description", "comment"), "key": ("key", "id")}
 _UNSORTABLE = {"text", "comment"}
-_KEYWORDS = {"and", "or", "not", "in", "is", "order", "by", "empty", "null"}
+_KEYWORDS = {"and", "or", "not", "in", "is", "order", "by", "empty", "null", "was", "changed"}
 _VALID_OPS = (
     " The valid operators are '=', '!=', '<', '>', '<=', '>=', '~', '!~', 'IN', 'NOT IN', 'IS' and 'IS NOT'."
 )
 _ESCAPES = {"t": "\t", "n": "\n", "r": "\r", "\\": "\\", "'": "'", '"': '"', " ": " "}
 _BAD_ESCAPE = "'\\{}' is an illegal JQL escape sequence. The valid escape sequences are \\', \\\", \\t, \\n, "
 _BAD_ESCAPE += "\\r, \\\\, '\\ ' and \\uXXXX."
-_DATE_FORMATS = "Valid formats include: 'yyyy/MM/dd HH:mm', 'yyyy-MM-dd HH:mm', 'yyyy/MM/dd', 'yyyy-MM-dd'."
+_DATE_FORMATS = "Valid formats include: 'yyyy/MM/dd HH:mm', 'yyyy-MM-dd HH:mm', 'yyyy/MM/dd', 'yyyy-MM-dd', or a "
+_DATE_FORMATS += "period format e.g. '-5d', '4w 2d'."
 _TOKEN = re.compile(r"(?P<op>!=|!~|<=|>=|[=~<>])|(?P<punct>[(),])|(?P<word>[\w.-]+)|(?P<quote>[\"'])")
 _STRING = {q: re.compile(rf"{q}((?:[^{q}\\]|\\.)*){q}", re.DOTALL) for q in "\"'"}
 _ESCAPE = re.compile(r"\\(u[0-9a-fA-F]{4}|.)", re.DOTALL)
@@ -102,7 +118,73 @@ class Bool:
         return (all if self.op == "and" else any)(c.matches(issue) for c in self.children)
 
 
-Node = Clause | Bool
+@dataclass(frozen=True)
+class Predicate:
+    """A history predicate: ``after``, ``before``, ``on`` (one time), ``during`` (two), ``by`` (users: any of
+    them), ``from`` or ``to`` (one value; ``None`` for EMPTY)."""
+
+    kind: str
+    values: tuple[str | None, ...]
+
+
+@dataclass(frozen=True)
+class History:
+    """``field WAS [NOT] [IN] values [predicates]`` or ``field CHANGED [predicates]``, over the issue's
+    ``"history:<field>"`` entry (or, without one, the current value held since ``created``)."""
+
+    field: str
+    op: str
+    values: tuple[str | None, ...]
+    predicates: tuple[Predicate, ...] = ()
+
+    def matches(self, issue: Mapping[str, Any]) -> bool:
+        """Whether ``issue`` satisfies the clause."""
+        segments = _segments(issue, self.field)
+        if self.op == "changed":
+            return any(self._changed(before, after) for before, after in zip(segments, segments[1:], strict=False))
+        ends = [_time(s[1]) for s in segments[1:]] + [None]
+        held = any(self._held(seg, end) and any(_holds(seg[0], want) for want in self.values)
+                   for seg, end in zip(segments, ends, strict=True))
+        return held != (self.op in ("was not", "was not in"))
+
+    def _held(self, seg: Segment, end: str | None) -> bool:
+        start = _time(seg[1])
+        for p in self.predicates:
+            if p.kind == "by" and not _by(seg, p.values):
+                return False
+            when = p.values[0] or ""
+            if p.kind == "before" and not start < when:
+                return False
+            if p.kind == "after" and end is not None and not end > when:
+                return False
+            if p.kind == "on" and not (start < jql_time.day_after(when) and (end is None or end > when)):
+                return False
+            if p.kind == "during" and not (start <= (p.values[1] or "") and (end is None or end >= when)):
+                return False
+        return True
+
+    def _changed(self, before: Segment, after: Segment) -> bool:
+        at = _time(after[1])
+        for p in self.predicates:
+            want = p.values[0]
+            if p.kind == "by" and not _by(after, p.values):
+                return False
+            if p.kind == "from" and not (_holds(before[0], want) and (want is None or not _holds(after[0], want))):
+                return False
+            if p.kind == "to" and not (_holds(after[0], want) and (want is None or not _holds(before[0], want))):
+                return False
+            if p.kind == "before" and not at < (want or ""):
+                return False
+            if p.kind == "after" and not at > (want or ""):
+                return False
+            if p.kind == "on" and not (want or "") <= at < jql_time.day_after(want or ""):
+                return False
+            if p.kind == "during" and not (want or "") <= at <= (p.values[1] or ""):
+                return False
+        return True
+
+
+Node = Clause | Bool | History
 
 
 @dataclass(frozen=True)
@@ -131,16 +213,40 @@ class Query:
         return out
 
 
+Function = Callable[[str, list[str]], list[str]]
+"""A caller's JQL function: (canonical field, arguments) -> the values it stands for; raises JqlError."""
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a query's functions and relative dates read: who asks, when, the groups, extra functions."""
+
+    current_user: str | None = None
+    now: datetime | str | None = None
+    groups: Mapping[str, Collection[str]] | None = None
+    functions: Mapping[str, Function] | None = None
+
+
 def parse(
-    jql: str, *, known_values: Mapping[str, Collection[str]] | None = None, current_user: str | None = None
+    jql: str,
+    *,
+    known_values: Mapping[str, Collection[str]] | None = None,
+    current_user: str | None = None,
+    now: datetime | str | None = None,
+    groups: Mapping[str, Collection[str]] | None = None,
+    functions: Mapping[str, Function] | None = None,
 ) -> Query:
     """Parse and validate a JQL query.
 
     Args:
         jql: The query text.
         known_values: Canonical field -> accepted values (case-insensitive), checked for ``=``, ``!=``,
-            ``IN`` and ``NOT IN`` literals.
+            ``IN`` and ``NOT IN`` literals (and history values).
         current_user: Account id that ``currentUser()`` stands for; ``None`` makes it match no one.
+        now: The time relative dates and date functions count from (a datetime or a Jira timestamp, UTC);
+            ``None``: the wall clock.
+        groups: Group name -> account ids, for ``membersOf()``; ``None``: no groups.
+        functions: Lower-case function name -> :data:`Function`, for functions beyond the built-in ones.
 
     Returns:
         The parsed query.
@@ -150,33 +256,53 @@ def parse(
     """
     if len(jql) > MAX_LENGTH:
         raise JqlError(f"The JQL query is too long: at most {MAX_LENGTH} characters are allowed.")
-    return _Parser(jql, known_values or {}, current_user).query()
+    return _Parser(jql, known_values or {}, Context(current_user, now, groups, functions)).query()
 
 
 def search(
     jql: str,
     issues: Iterable[Mapping[str, Any]],
     *,
-    known_values: Mapping[str, Collection[str]] | None = None,
-    current_user: str | None = None,
     require_bounded: bool = True,
+    **context: Any,
 ) -> list[Mapping[str, Any]]:
     """Return the ``issues`` matching ``jql``, in the query's order.
 
     Args:
         jql: The query text.
         issues: The candidates.
-        known_values: As for :func:`parse`.
-        current_user: As for :func:`parse`.
         require_bounded: Reject queries without a restriction, as ``/rest/api/3/search/jql`` does.
+        **context: ``known_values``, ``current_user``, ``now``, ``groups``, ``functions``, as for :func:`parse`.
 
     Raises:
         JqlError: If the query is invalid, or unbounded while ``require_bounded``.
     """
-    query = parse(jql, known_values=known_values, current_user=current_user)
+    query = parse(jql, **context)
     if require_bounded and not query.bounded:
         raise JqlError(UNBOUNDED)
     return query.sort([issue for issue in issues if query.matches(issue)])
+
+
+def _segments(issue: Mapping[str, Any], field: str) -> list[Segment]:
+    recorded = issue.get(f"history:{field}")
+    if isinstance(recorded, list) and recorded:
+        return recorded
+    return [(_values(issue, field), str(issue.get("created") or ""), None)]
+
+
+def _time(text: str) -> str:
+    return _date(text, strict=False) or text
+
+
+def _holds(values: list[str], want: str | None) -> bool:
+    """Whether a held value (its aliases) is ``want``, or, for ``None`` (EMPTY), whether it was empty."""
+    if want is None:
+        return not values
+    return any(v.casefold() == want.casefold() for v in values)
+
+
+def _by(seg: Segment, users: tuple[str | None, ...]) -> bool:
+    return seg[2] is not None and any(_holds(seg[2], u) for u in users)
 
 
 def _values(issue: Mapping[str, Any], field: str) -> list[str]:
@@ -232,6 +358,7 @@ class _Tok(NamedTuple):
     kind: str  # "op", "(", ")", ",", "word", "str", "eof"; operands also "lit", "empty", "func"
     value: str
     pos: int
+    args: tuple[str, ...] = ()  # a function's arguments
 
 
 def _tokenize(src: str) -> list[_Tok]:
@@ -274,10 +401,18 @@ def _read_string(src: str, start: int) -> tuple[str, int]:
 class _Parser:
     """Recursive descent over the tokens; field and value errors wait until the syntax is known good."""
 
-    def __init__(self, src: str, known: Mapping[str, Collection[str]], user: str | None) -> None:
-        self.src, self.user, self.toks, self.i, self.depth = src, user, _tokenize(src), 0, 0
+    def __init__(self, src: str, known: Mapping[str, Collection[str]], context: Context) -> None:
+        self.src, self.context, self.toks, self.i, self.depth = src, context, _tokenize(src), 0, 0
+        self.user = context.current_user
         self.known = {_canonical(k) or k: {str(v).casefold() for v in vs} for k, vs in known.items()}
         self.deferred: JqlError | None = None
+        self._now: datetime | None = None
+
+    @property
+    def now(self) -> datetime:
+        if self._now is None:
+            self._now = jql_time.parse_now(self.context.now)
+        return self._now
 
     def query(self) -> Query:
         where = None if self.peek().kind == "eof" or self.at("order") else self.expr(0)
@@ -364,7 +499,7 @@ class _Parser:
         hint = f" You must surround '{tok.value}' in quotation marks to use it as a field name."
         raise self.fail("a field name", hint if tok.kind == "word" else "")
 
-    def clause(self) -> Clause:
+    def clause(self) -> Clause | History:
         name = self.field_name()
         if self.peek().kind == "op":
             op = self.take().value
@@ -374,11 +509,28 @@ class _Parser:
             op = "is not" if self.take_kw("not") else "is"
         elif self.take_kw("not") and self.take_kw("in"):
             op = "not in"
+        elif self.take_kw("was"):
+            op = "was" + (" not" if self.take_kw("not") else "") + (" in" if self.take_kw("in") else "")
+        elif self.take_kw("changed"):
+            op = "changed"
         else:
             raise self.fail("operator", _VALID_OPS)
-        is_list = self.peek().kind == "("
-        items = self.value_list() if is_list else [self.value()]
+        is_list = op != "changed" and self.peek().kind == "("
+        items = [] if op == "changed" else self.value_list() if is_list else [self.value()]
+        if op in _HISTORY_OPS:
+            predicates = self.predicates(op)
+            return self.defer(lambda: self.build_history(name, op, items, is_list, predicates), History("", op, ()))
         return self.defer(lambda: self.build(name, op, items, is_list), Clause("", op, ()))
+
+    def predicates(self, op: str) -> list[tuple[str, list[_Tok]]]:
+        """The predicates after a history clause: ``AFTER x``, ``DURING (x, y)``, ``BY x``, ``FROM x`` ..."""
+        allowed = _PREDICATES if op == "changed" else _PREDICATES[:5]
+        found: list[tuple[str, list[_Tok]]] = []
+        while kind := self.take_kw(*allowed):
+            if kind == "during" and self.peek().kind != "(":
+                raise self.fail("'('")
+            found.append((kind, self.value_list() if kind == "during" else [self.value()]))
+        return found
 
     def value_list(self) -> list[_Tok]:
         items: list[_Tok] = []
@@ -397,8 +549,17 @@ class _Parser:
             self.take()
             if tok.kind == "word" and self.peek().kind == "(":
                 self.take()
-                self.expect(")")
-                return tok._replace(kind="func")
+                args: list[str] = []
+                while self.peek().kind != ")":
+                    if args and self.peek().kind != ",":
+                        raise self.fail("')'")
+                    if args:
+                        self.take()
+                    if self.peek().kind not in ("str", "word"):
+                        raise self.fail("a function argument" if args else "')'")
+                    args.append(self.take().value)
+                self.take()
+                return tok._replace(kind="func", args=tuple(args))
             return tok._replace(kind="lit")
         raise self.fail("either a value, list or function")
 
@@ -438,23 +599,83 @@ class _Parser:
             if item.kind != "empty" and op in ("is", "is not"):
                 raise JqlError(f"The operator '{op}' only supports the values EMPTY and NULL.")
             if item.kind == "func":
-                values += self.call(item.value, name, kind)
+                values += self.call(item, field, name, op)
             else:
                 values.append(None if item.kind == "empty" else self.literal(item.value, field, name, op))
         return Clause(field, op, tuple(values))
 
-    def call(self, function: str, name: str, kind: str) -> list[str]:
-        if function.casefold() != "currentuser":
-            raise JqlError(f"Unable to find JQL function '{function}()'.")
-        if kind != "user":
-            raise JqlError(f"Function 'currentUser' is not valid for the field '{name}'.")
-        return [self.user] if self.user else []  # anonymous: a value that matches no one
+    def build_history(self, name: str, op: str, items: list[_Tok], is_list: bool,
+                      predicates: list[tuple[str, list[_Tok]]]) -> History:
+        field = self.field(name)
+        if field not in HISTORY_FIELDS:
+            raise JqlError(f"The operator '{op}' is not supported by the '{name}' field.")
+        if is_list and not op.endswith(" in"):
+            raise JqlError(f"The operator '{op}' does not support list values for the field '{name}'.")
+        values = tuple(self.operand(item, field, name, op) for item in items)
+        out = []
+        for kind, operands in predicates:
+            if kind == "during" and len(operands) != 2:
+                raise JqlError("The 'DURING' predicate takes two dates: DURING (start, end).")
+            if kind == "by":
+                if operands[0].kind == "empty":
+                    raise JqlError("The 'BY' predicate does not support EMPTY values.")
+                users = tuple(self.call(operands[0], "assignee", "BY", "in") if operands[0].kind == "func"
+                              else [operands[0].value])
+                out.append(Predicate(kind, users))
+            elif kind in ("from", "to"):
+                out.append(Predicate(kind, self.operand(operands[0], field, name, "=")[:1]))
+            else:
+                times = tuple(self.operand(item, "created", kind.upper(), "=")[0] for item in operands)
+                if None in times:
+                    raise JqlError(f"The '{kind.upper()}' predicate does not support EMPTY values.")
+                out.append(Predicate(kind, times))
+        return History(field, op, tuple(v for group in values for v in group), tuple(out))
+
+    def operand(self, item: _Tok, field: str, name: str, op: str) -> tuple[str | None, ...]:
+        """The values one history operand stands for (a literal, EMPTY, or a function)."""
+        if item.kind == "empty":
+            return (None,)
+        if item.kind == "func":
+            return tuple(self.call(item, field, name, "in" if op.endswith("in") else "="))
+        return (self.literal(item.value, field, name, "="),)
+
+    def call(self, item: _Tok, field: str, name: str, op: str) -> list[str]:
+        """The values a function stands for in a clause on ``field`` (written ``name``) with ``op``."""
+        function, args, kind = item.value.casefold(), list(item.args), _FIELDS[field]
+        if function in ("currentuser", "membersof") and kind != "user":
+            raise JqlError(f"Function '{item.value}' is not valid for the field '{name}'.")
+        if function == "currentuser":
+            if args:
+                raise JqlError(f"Function 'currentUser' expected 0 arguments but received {len(args)}.")
+            return [self.user] if self.user else []  # anonymous: a value that matches no one
+        if function == "membersof":
+            if op not in ("in", "not in"):
+                raise JqlError(f"Function 'membersOf' returns a list: use it with IN or NOT IN, not '{op}'.")
+            if len(args) != 1:
+                raise JqlError(f"Function 'membersOf' expected 1 argument but received {len(args)}.")
+            groups = self.context.groups or {}
+            found = next((g for g in groups if g.casefold() == args[0].casefold()), None)
+            if found is None:
+                raise JqlError(f"The group '{args[0]}' for function 'membersOf' does not exist.")
+            return list(groups[found])
+        if function in jql_time.FUNCTIONS:
+            if kind != "date":
+                raise JqlError(f"Function '{item.value}' is not valid for the field '{name}'.")
+            try:
+                return [jql_time.call(item.value, args, self.now)]
+            except jql_time.DateError as exc:
+                raise JqlError(str(exc)) from None
+        extra = (self.context.functions or {}).get(function)
+        if extra is None:
+            raise JqlError(f"Unable to find JQL function '{item.value}()'.")
+        return extra(field, args)
 
     def literal(self, text: str, field: str, name: str, op: str) -> str | None:
         if field == "resolution" and text.casefold() == "unresolved":  # Jira's name for an empty resolution
             return None
         if _FIELDS[field] == "date":
-            if (normal := _date(text, strict=True)) is None:
+            normal = _date(text, strict=True) or jql_time.relative(text, self.now)
+            if normal is None:
                 raise JqlError(f"Date value '{text}' for field '{name}' is invalid. {_DATE_FORMATS}")
             return normal
         allowed = self.known.get(field)

@@ -29,10 +29,11 @@ SPECS = Path(__file__).parent / "specs"
 # Where each document's paths live on the site.
 PREFIX = {"jira-v3": "", "confluence-v2": "/wiki/api/v2", "confluence-v1": ""}
 # POST operations that only read.
-READ_ONLY_POSTS = {"searchAndReconsileIssuesUsingJqlPost"}
-# Body properties that an operation's description lets be null where its schema does not: assignIssue's
-# "If `name` or `accountId` is set to: ... `null`, the issue is set to unassigned."
-DESCRIBED_NULLS = {"assignIssue": ("accountId",)}
+READ_ONLY_POSTS = {"searchAndReconsileIssuesUsingJqlPost", "getBulkChangelogs", "getChangeLogsByIds"}
+# Body properties that may be null where the schema does not say so: assignIssue's description says "If `name`
+# or `accountId` is set to: ... `null`, the issue is set to unassigned."; Jira reads linkIssues' null `comment`
+# (which pycontribs `jira` always sends) as no comment, as Jackson does for any optional object.
+DESCRIBED_NULLS = {"assignIssue": ("accountId",), "linkIssues": ("comment",)}
 
 
 def _convert(node: Any, urn: str) -> Any:
@@ -83,7 +84,9 @@ class Operation:
 
 
 class Spec:
-    """Every served operation of the three documents, by operationId, with compiled validators."""
+    """Every served operation of the three documents, by operationId, with compiled validators. An operationId
+    that an earlier document (in PREFIX order) uses already is qualified with its document's name:
+    `confluence-v1.getUser` beside Jira's `getUser`."""
 
     def __init__(self) -> None:
         self.documents: dict[str, dict[str, Any]] = {}
@@ -108,7 +111,13 @@ class Spec:
                 shared = item.get("parameters", [])
                 for method, op in item.items():
                     if method != "parameters":
-                        self.operations[op["operationId"]] = self._operation(name, path, method, op, shared)
+                        operation = self._operation(name, path, method, op, shared)
+                        if operation.id in self.operations:  # Jira's and Confluence v1's getUser, say
+                            operation.id = f"{name}.{operation.id}"
+                        self.operations[operation.id] = operation
+        self._by_depth: dict[int, list[Operation]] = {}  # operations by the number of "/" in their paths
+        for operation in self.operations.values():
+            self._by_depth.setdefault(operation.path.count("/"), []).append(operation)
 
     def _resolve(self, document: str, node: dict[str, Any]) -> dict[str, Any]:
         while "$ref" in node:
@@ -132,7 +141,9 @@ class Spec:
             for name in DESCRIBED_NULLS.get(op["operationId"], ()):
                 body = self._resolve(document, body)
                 prop = body["properties"][name]
-                body = {**body, "properties": {**body["properties"], name: {**prop, "type": [prop["type"], "null"]}}}
+                prop = {**prop, "type": [prop["type"], "null"]} if "type" in prop else {
+                    "anyOf": [{"type": "null"}, prop]}
+                body = {**body, "properties": {**body["properties"], name: prop}}
         responses = {
             code: (r.get("content") or {}).get("application/json", {}).get("schema")
             for code, r in op["responses"].items()
@@ -179,7 +190,7 @@ class Spec:
     def match(self, method: str, path: str) -> tuple[Operation | None, dict[str, str], bool]:
         """The operation serving (method, path), its path parameters, and whether the path exists at all."""
         path_known = False
-        for op in self.operations.values():
+        for op in self._by_depth.get(path.count("/"), ()):  # a placeholder never spans a "/"
             m = op.pattern.match(path)
             if m:
                 path_known = True

@@ -3,10 +3,13 @@
 - Jira REST v3 under `/rest/api/3/…`, Confluence v2 under `/wiki/api/v2/…` and the v1 label route, all
   answered by `World.request`, the same core the tool layer uses.
 - Jira REST v2 under `/rest/api/2/…` for the same operations: most client libraries default to v2. A v2
-  request is the v3 request with plain-text `description`, `environment` and comment bodies (made ADF on
-  the way in, one paragraph per line) and the v3 answer with those documents made plain text on the way out.
+  request is the v3 request with plain-text `description`, `environment`, comment and worklog comment bodies
+  (made ADF on the way in, one paragraph per line) and the v3 answer with those documents made plain text on
+  the way out. `/rest/api/latest/…` is the same v2 (pycontribs `jira` sends `assign_issue()` there).
 - `GET /rest/api/{2,3}/serverInfo`: what clients read first to learn they talk to Jira Cloud.
 - Any `Basic` or `Bearer` credentials are accepted; none, or another scheme, gets the 401 the service gives.
+  `Basic` credentials whose user part is a site user's email address act as that user (`/myself`,
+  `currentUser()`, authors, who may read restricted comments); any others act as the site's own user.
 - `POST /__sim/reset` restores the seeded state (`?seed=N` switches seed); `GET /__sim/state` gives the
   state diff since the start, for a harness that scores an episode.
 - The site's absolute URLs (`self`, `_links.base`, `Location`) name this server, so clients that follow
@@ -17,6 +20,7 @@ One world per server; requests are answered one at a time under a lock (the worl
 
 from __future__ import annotations
 
+import base64
 import json
 import pickle
 import re
@@ -27,10 +31,10 @@ from typing import Any
 from urllib.parse import parse_qs
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from . import jira
 from .documents import adf_paragraphs, adf_text
 from .generate import generate
 from .http import Response, document_of, error_for
+from .jira_fields import ALL_FIELDS, FIELD_NAMES, NAMES, NAVIGABLE, SCHEMAS
 from .site import BASE_URL
 from .world import MAX_BODY, World
 
@@ -40,8 +44,12 @@ REASONS = {200: "OK", 201: "Created", 204: "No Content", 400: "Bad Request", 401
 JSON_TYPE = "application/json;charset=UTF-8"
 V2 = "/rest/api/2/"
 V3 = "/rest/api/3/"
+LATEST = "/rest/api/latest/"
+CLAUSES = {"fixVersions": "fixVersion", "versions": "affectedVersion", "components": "component",
+           "issuelinks": "issueLink", "attachment": "attachments"}
 # Jira v2 operations whose documents change form: path pattern -> where the text fields are
-_V2_COMMENT = re.compile(r"^/rest/api/2/issue/[^/]+/comment$")
+_V2_COMMENT = re.compile(r"^/rest/api/2/issue/[^/]+/comment(/[^/]+)?$")
+_V2_WORKLOG = re.compile(r"^/rest/api/2/issue/[^/]+/worklog(/[^/]+)?$")
 
 
 def server_info(base: str) -> dict[str, Any]:
@@ -52,25 +60,11 @@ def server_info(base: str) -> dict[str, Any]:
             "defaultLocale": {"locale": "en_US"}, "serverTimeZone": "Etc/UTC"}
 
 
-EXTRA_NAMES = {"status": "Status", "created": "Created", "updated": "Updated", "resolutiondate": "Resolved",
-               "subtasks": "Sub-tasks", "comment": "Comment"}
-EXTRA_SCHEMAS = {"status": {"type": "status", "system": "status"},
-                 "created": {"type": "datetime", "system": "created"},
-                 "updated": {"type": "datetime", "system": "updated"},
-                 "resolutiondate": {"type": "datetime", "system": "resolutiondate"},
-                 "subtasks": {"type": "array", "items": "issuelinks", "system": "subtasks"},
-                 "comment": {"type": "comments-page", "system": "comment"}}
-
-
 def fields() -> list[dict[str, Any]]:
     """`GET /rest/api/3/field` (getFields): the system fields the site has, as `FieldDetails`."""
-    out = []
-    for name in jira.ALL_FIELDS:
-        out.append({"id": name, "key": name, "name": jira.FIELD_NAMES.get(name) or EXTRA_NAMES[name], "custom": False,
-                    "orderable": name in jira.FIELD_NAMES, "navigable": name in jira.NAVIGABLE,
-                    "searchable": name not in ("subtasks",), "clauseNames": [name],
-                    "schema": jira.FIELD_SCHEMAS.get(name) or EXTRA_SCHEMAS[name]})
-    return out
+    return [{"id": name, "key": name, "name": NAMES[name], "custom": False, "orderable": name in FIELD_NAMES,
+             "navigable": name in NAVIGABLE, "searchable": name not in ("subtasks", "watches", "timetracking"),
+             "clauseNames": [CLAUSES.get(name, name)], "schema": SCHEMAS[name]} for name in ALL_FIELDS]
 
 
 # -- Jira v2 <-> v3 --------------------------------------------------------------------------------------------
@@ -91,11 +85,18 @@ DOC_FIELDS = ("description", "environment")
 
 
 def v2_request(path: str, body: Any) -> Any:
+    """A v2 request body as v3 takes it: its plain-text documents made ADF."""
     if not isinstance(body, dict):
         return body
     body = dict(body)
     if _V2_COMMENT.match(path) and "body" in body:
         body["body"] = text_to_adf(body["body"])
+    if _V2_WORKLOG.match(path) and "comment" in body:
+        body["comment"] = text_to_adf(body["comment"])
+    if path == V2 + "issueLink" and isinstance(body.get("comment"), dict) and "body" in body["comment"]:
+        body["comment"] = {**body["comment"], "body": text_to_adf(body["comment"]["body"])}
+    if path == V2 + "issue/bulk" and isinstance(body.get("issueUpdates"), list):
+        body["issueUpdates"] = [v2_request(V2 + "issue", u) for u in body["issueUpdates"]]
     if isinstance(body.get("fields"), dict):
         body["fields"] = {k: text_to_adf(v) if k in DOC_FIELDS else v for k, v in body["fields"].items()}
     update = body.get("update")
@@ -154,6 +155,8 @@ class SimulatorApp:
             length = 0
         raw = environ["wsgi.input"].read(min(length, MAX_BODY + 1)) if length > 0 else b""
         response, v2 = self.handle(method, path, query, raw, environ.get("HTTP_AUTHORIZATION", ""), base)
+        if v2 and path.startswith(LATEST):
+            response.headers = {k: v.replace(BASE_URL + V3, BASE_URL + LATEST) for k, v in response.headers.items()}
         text = b""
         headers = {k.title(): v.replace(BASE_URL, base) for k, v in response.headers.items()}
         if response.body is not None:
@@ -179,6 +182,8 @@ class SimulatorApp:
             return Response(401, error_for(document_of(path), 401, "Client must be authenticated to access this "
                                                                     "resource.").response.body,
                             {"WWW-Authenticate": 'Basic realm="protected-area"'}), False
+        if path.startswith(LATEST):  # Jira Cloud's "latest" is version 2
+            path = V2 + path[len(LATEST):]
         v2 = path.startswith(V2)
         if path in (V2 + "serverInfo", V3 + "serverInfo") and method == "GET":
             return Response(200, server_info(base)), False
@@ -199,7 +204,19 @@ class SimulatorApp:
             else:
                 text = json.dumps(body)
         with self.lock:
-            return self.world.request(method, path, query, None, raw_body=text), v2
+            user = self.account(auth)
+            return self.world.request(method, path, query, None, raw_body=text, user=user), v2
+
+    def account(self, auth: str) -> str:
+        """The account `Basic` credentials name by email address; "" (the site's own user) otherwise."""
+        scheme, _, credentials = auth.partition(" ")
+        if scheme.lower() != "basic":
+            return ""
+        try:
+            email = base64.b64decode(credentials.strip(), validate=True).decode("utf-8").partition(":")[0]
+        except (ValueError, UnicodeDecodeError):
+            return ""
+        return next((u.account_id for u in self.world.site.users.values() if u.email.lower() == email.lower()), "")
 
     def control(self, method: str, path: str, query: dict[str, Any]) -> Response:
         if path == "/__sim/reset" and method == "POST":

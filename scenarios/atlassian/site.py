@@ -87,6 +87,87 @@ class Comment:
     body: dict[str, Any]  # ADF
     created: str
     updated: str
+    visibility: dict[str, str] | None = None  # {"type": "group"|"role", "value": name}: who may read it
+    update_author: str | None = None  # who edited it last, when not its author
+
+
+@dataclass
+class Worklog:
+    id: str
+    author: str
+    started: str
+    seconds: int
+    created: str
+    updated: str
+    comment: dict[str, Any] | None = None  # ADF
+    visibility: dict[str, str] | None = None
+
+
+@dataclass
+class Component:
+    id: str
+    project: str  # project id
+    name: str
+    description: str = ""
+    lead: str | None = None  # account id
+
+
+@dataclass
+class Version:
+    id: str
+    project: str  # project id
+    name: str
+    description: str = ""
+    released: bool = False
+    archived: bool = False
+    release_date: str | None = None  # yyyy-MM-dd
+    start_date: str | None = None
+
+
+@dataclass
+class LinkType:
+    id: str
+    name: str
+    inward: str  # "is blocked by"
+    outward: str  # "blocks"
+
+
+@dataclass
+class IssueLink:
+    id: str
+    type: str  # link type id
+    inward: str  # issue id: the issue the inward description applies to ("is blocked by")
+    outward: str  # issue id ("blocks")
+
+
+@dataclass
+class ChangeItem:
+    """One field's change in a change group, as Jira's changelog reports it (ids in from/to, names in *String)."""
+
+    field: str
+    field_id: str
+    before: str | None
+    before_string: str | None
+    after: str | None
+    after_string: str | None
+
+
+@dataclass
+class ChangeGroup:
+    """One write's changes to one issue: who, when, what."""
+
+    id: str
+    author: str
+    created: str
+    items: list[ChangeItem]
+
+
+@dataclass
+class History:
+    """Every issue's changelog, by issue id. Not part of the snapshot: checks compare state, not history."""
+
+    groups: dict[str, list[ChangeGroup]] = field(default_factory=dict)
+    next_id: int = 100000
 
 
 @dataclass
@@ -109,6 +190,11 @@ class Issue:
     resolutiondate: str | None = None
     duedate: str | None = None
     comments: list[Comment] = field(default_factory=list)
+    components: list[str] = field(default_factory=list)  # component ids
+    fix_versions: list[str] = field(default_factory=list)  # version ids
+    versions: list[str] = field(default_factory=list)  # affected version ids
+    watchers: list[str] = field(default_factory=list)  # account ids
+    worklogs: list[Worklog] = field(default_factory=list)
 
 
 @dataclass
@@ -177,6 +263,12 @@ class Site:
     labels: dict[str, Label] = field(default_factory=dict)  # by id
     next_id: int = 10000
     clock: str = "2026-01-05T09:00:00.000+0000"
+    groups: dict[str, list[str]] = field(default_factory=dict)  # group name -> account ids
+    components: dict[str, Component] = field(default_factory=dict)  # by id
+    versions: dict[str, Version] = field(default_factory=dict)  # by id
+    link_types: dict[str, LinkType] = field(default_factory=dict)  # by id
+    links: dict[str, IssueLink] = field(default_factory=dict)  # by id
+    history: History = field(default_factory=History)  # left out of snapshots
 
     # -- ids and time ------------------------------------------------------------------------------------
     def new_id(self) -> str:
@@ -211,8 +303,14 @@ class Site:
         return pickle.loads(pickle.dumps(self, pickle.HIGHEST_PROTOCOL))  # a deep copy, several times faster
 
     def snapshot(self) -> dict[str, Any]:
-        """Canonical JSON data of the whole site (issues keyed by key, the rest by id)."""
-        data = asdict(self)
+        """Canonical JSON data of the whole site (issues keyed by key, the rest by id), without the history:
+        what checks compare is the state, and the changelog only records how it got there."""
+        history, self.history = self.history, History()
+        try:
+            data = asdict(self)
+        finally:
+            self.history = history
+        del data["history"]
         data["issues"] = {i["key"]: i for i in data["issues"].values()}
         return data
 

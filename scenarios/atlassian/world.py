@@ -15,14 +15,15 @@ from jsonschema.exceptions import best_match
 
 from pytest_rlvr.trace import ToolResult
 
-from . import catalog, confluence, jira
+from . import catalog, confluence, confluence_search, confluence_v1, jira, jira_activity, jira_reference, jira_search
 from .documents import MAX_DEPTH, too_deep
 from .generate import generate
 from .http import ApiError, Request, Response, document_of, error_for
 from .openapi import Operation, spec
 from .site import Site, diff
 
-HANDLERS = {**jira.HANDLERS, **confluence.HANDLERS}
+HANDLERS = {**jira.HANDLERS, **jira_search.HANDLERS, **jira_reference.HANDLERS, **jira_activity.HANDLERS,
+            **confluence.HANDLERS, **confluence_v1.HANDLERS, **confluence_search.HANDLERS}
 MAX_BODY = 5 * 1024 * 1024  # Confluence's documented request limit; Jira's is of the same order
 # Jira binds JSON with Jackson, which takes an integer where a string id is declared: pycontribs `jira` sends
 # `{"transition": {"id": 41}}` and Jira Cloud performs it. Only these reference ids are read that way.
@@ -37,6 +38,7 @@ class World:
     """A fresh site (from a seed or a prepared Site) and the tools offered on it."""
 
     check_responses = False  # tests turn this on: every response is validated against the spec
+    strict = False  # tests turn this on: a handler's exception (a simulator bug) is raised, not answered 500
 
     def __init__(self, site: Site | int, tools: tuple[str, ...] | list[str] = catalog.ALL_TOOLS,
                  initial: dict[str, Any] | None = None) -> None:
@@ -60,12 +62,13 @@ class World:
 
     # -- HTTP level ------------------------------------------------------------------------------------------
     def request(self, method: str, path: str, query: Mapping[str, Any] | None = None, body: Any = None,
-                raw_body: str | None = None) -> Response:
-        """Answer one request. `raw_body` is the body as text when it has not been parsed yet."""
-        return self._request(method, path, query, body, raw_body)
+                raw_body: str | None = None, user: str = "") -> Response:
+        """Answer one request. `raw_body` is the body as text when it has not been parsed yet; `user` is the
+        account id of the authenticated user ("" or an unknown one: the site's own user, as tool calls are)."""
+        return self._request(method, path, query, body, raw_body, user=user)
 
     def _request(self, method: str, path: str, query: Mapping[str, Any] | None = None, body: Any = None,
-                 raw_body: str | None = None, checked: bool = False) -> Response:
+                 raw_body: str | None = None, checked: bool = False, user: str = "") -> Response:
         """`checked`: the body comes from tool arguments whose size and nesting were checked already."""
         method = method.upper()
         path = path.split("?", 1)[0].rstrip("/") or "/"
@@ -80,12 +83,17 @@ class World:
                 body = self._parse_body(op, raw_body)
             if not checked and too_deep(body):
                 raise error_for(op.document, 400, f"The request body is nested more than {MAX_DEPTH} levels deep.")
-            response = self._dispatch(op, params, dict(query or {}), body, checked)
+            response = self._dispatch(op, params, dict(query or {}), body, checked, user)
         except ApiError as exc:
             response = exc.response
         except Exception as exc:  # a bug in a handler: answered as the real service would, and logged loudly
+            if self.strict:
+                raise
             response = Response(500, {"errorMessages": [f"Internal server error: {type(exc).__name__}: {exc}"],
                                       "errors": {}})
+        if op is not None and op.id == "createIssues" and response.status == 400 and "errorMessages" in \
+                (response.body or {}):  # bulk create declares its own 400 body: every error is an element's
+            response = Response(400, {"issues": [], "errors": [{"status": 400, "elementErrors": response.body}]})
         if response.body is not None:
             response.headers.setdefault("Content-Type", "application/json;charset=UTF-8")
         self.log.append({"operation": op.id if op else None, "method": method, "path": path,
@@ -108,7 +116,7 @@ class World:
                                               f"deep.") from None
 
     def _dispatch(self, op: Operation, params: dict[str, str], query: dict[str, Any], body: Any,
-                  checked: bool = False) -> Response:
+                  checked: bool = False, user: str = "") -> Response:
         for p in op.parameters:
             if p.location == "path":
                 schema = p.schema
@@ -138,7 +146,7 @@ class World:
                                                   f"{error.message[:300]}", name)
         if op.write:
             self._written, self._current = True, None
-        return HANDLERS[op.id](self.site, Request(op.method, op.path, query, body, params))
+        return HANDLERS[op.id](self.site, Request(op.method, op.path, query, body, params, user))
 
     def _conform(self, op: Operation, response: Response) -> None:
         validator, check = spec().response_validator(op, response.status), spec().response_check(op, response.status)
