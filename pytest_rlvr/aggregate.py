@@ -9,6 +9,21 @@ from typing import Any
 
 from .stats import Interval, bootstrap_interval, pass_at_k, pass_hat_k
 
+TIER_ORDER = ("easy", "medium", "hard", "infeasible")
+"""How tiers are listed; a tier not named here comes after them, in name order."""
+
+
+@dataclass(frozen=True)
+class TierStats:
+    """One tier of a scenario: its cases' mean reward, how many cases it has and how many passed."""
+
+    mean: float
+    cases: int
+    passed: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"mean": self.mean, "cases": self.cases, "passed": self.passed}
+
 
 @dataclass
 class ScenarioStats:
@@ -29,6 +44,8 @@ class ScenarioStats:
         check_pass_rates: Each check's share of samples in which it held.
         failing_checks: How many samples each check failed in, most frequent first.
         checks_versions: The checks versions the cases were scored with (one, unless the run mixed them).
+        tiers: Per task tier (easy, medium, hard, infeasible, then any other in name order): its cases' mean
+            reward, how many cases it has and how many passed.
     """
 
     name: str
@@ -44,6 +61,7 @@ class ScenarioStats:
     check_pass_rates: dict[str, float] = field(default_factory=dict)
     failing_checks: list[tuple[str, int]] = field(default_factory=list)
     checks_versions: list[str] = field(default_factory=list)
+    tiers: dict[str, TierStats] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON data."""
@@ -63,6 +81,7 @@ class ScenarioStats:
             "checks": self.check_pass_rates,
             "failing_checks": dict(self.failing_checks),
             "checks_versions": self.checks_versions,
+            "tiers": {name: t.to_dict() for name, t in self.tiers.items()},
         }
 
 
@@ -106,4 +125,17 @@ def _scenario(name: str, rows: list[Mapping[str, Any]]) -> ScenarioStats:
     failing = Counter({c: total[c] - held[c] for c in total if total[c] > held[c]})
     stats.failing_checks = failing.most_common()
     stats.checks_versions = sorted({r["checks_version"] for r in scored if r.get("checks_version")})
+    stats.tiers = tiers(scored)
     return stats
+
+
+def tiers(scored: Iterable[Mapping[str, Any]]) -> dict[str, TierStats]:
+    """Per tier, the mean of its cases' mean rewards, its cases and how many passed (cases without a tier, as
+    results saved before tiers were recorded, are left out)."""
+    by_tier: dict[str, list[Mapping[str, Any]]] = {}
+    for r in scored:
+        if isinstance(r.get("tier"), str):
+            by_tier.setdefault(r["tier"], []).append(r)
+    order = sorted(by_tier, key=lambda t: (TIER_ORDER.index(t) if t in TIER_ORDER else len(TIER_ORDER), t))
+    return {t: TierStats(sum(r["mean"] for r in by_tier[t]) / len(by_tier[t]), len(by_tier[t]),
+                         sum(1 for r in by_tier[t] if r["passed"])) for t in order}

@@ -85,14 +85,16 @@ class Engine:
         sampling = Sampling(s.temperature, s.max_tokens, sample_seed(s.seed, task.id, sample))
         async with self._slots:
             self.rollouts_started += 1
-            trace = await rollout(
-                scenario, task, self.ask, sample=sample, sampling=sampling, max_turns=s.max_turns,
-                policy_info=self.policy_info,
-            )
+            trace = await self._rollout(scenario, task, sample, sampling)
         self.rollouts_finished += 1
         if self.on_trace is not None:
             self.on_trace(trace)
         return trace
+
+    async def _rollout(self, scenario: Scenario, task: Task, sample: int, sampling: Sampling) -> Trace:
+        """One sample's trace: the policy's rollout loop (an agent engine runs the agent instead)."""
+        return await rollout(scenario, task, self.ask, sample=sample, sampling=sampling,
+                             max_turns=self.settings.max_turns, policy_info=self.policy_info)
 
     async def ask(self, request: TurnRequest) -> AssistantTurn:
         """The policy's next turn, retried with exponential backoff when the serving side fails."""

@@ -2,7 +2,9 @@
 
 With `--rlvr-baseline PATH`, every scenario of the run gets an item `rlvr-gate::baseline[SCENARIO]`
 that compares the run with the baseline's results on their shared cases (`pytest_rlvr.compare`); with
-`--rlvr-min-reward SCENARIO=VALUE`, an item `rlvr-gate::min-reward[SCENARIO]` checks the floor. They are
+`--rlvr-min-reward SCENARIO=VALUE`, an item `rlvr-gate::min-reward[SCENARIO]` checks the floor on the scenario's
+mean reward, and with `SCENARIO:TIER=VALUE`, `rlvr-gate::min-reward[SCENARIO:TIER]` on that tier's (a checkpoint
+that stopped declining what cannot be done fails `jira_labels:infeasible`). They are
 ordinary test items, so a regression is a failed test in the terminal, the exit code and JUnit XML, with
 the numbers in the failure message and as properties. "Too few shared cases to tell" (1 to 4) is a skip.
 A gate that compares nothing (no shared case, or runs of another split or checks version) fails with the
@@ -42,15 +44,16 @@ class GateCollector(pytest.Collector):
 
 
 class GateItem(pytest.Item):
-    """One gate on one scenario: `baseline[SCENARIO]` or `min-reward[SCENARIO]`."""
+    """One gate on one scenario: `baseline[SCENARIO]`, `min-reward[SCENARIO]` or `min-reward[SCENARIO:TIER]`."""
 
     def __init__(self, *, gates: Gates, kind: str, scenario: str, floor: float | None = None,
-                 **kwargs: Any) -> None:
+                 tier: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.gates = gates
         self.kind = kind
         self.scenario = scenario
         self.floor = floor
+        self.tier = tier
 
     def runtest(self) -> None:
         if self.kind == "baseline":
@@ -92,8 +95,9 @@ class Gates:
                 items.append(GateItem.from_parent(parent, name=f"baseline[{name}]", gates=self, kind="baseline",
                                                   scenario=name))
         for name, floor in self.settings.min_rewards:
+            scenario, _, tier = name.partition(":")
             items.append(GateItem.from_parent(parent, name=f"min-reward[{name}]", gates=self, kind="min-reward",
-                                              scenario=name, floor=floor))
+                                              scenario=scenario, floor=floor, tier=tier or None))
 
     # -- judging ---------------------------------------------------------------------------------------
     def current(self) -> dict[str, Any]:
@@ -140,14 +144,24 @@ class Gates:
 
         assert item.floor is not None
         stats = aggregate(self.recorder.records).get(item.scenario)
-        where = f"(--rlvr-min-reward {item.scenario}={item.floor:g})"
-        if stats is None or stats.reward is None:
-            pytest.fail(f"{item.scenario}: no case of this scenario was scored in this run {where}", pytrace=False)
-        item.user_properties.extend([("mean", round(stats.reward.mean, 6)), ("floor", item.floor),
-                                     ("cases", stats.cases)])
-        if stats.reward.mean < item.floor:
-            pytest.fail(f"{item.scenario}: mean reward {stats.reward} over {stats.cases} cases is below the floor "
-                        f"{item.floor:g} {where}", pytrace=False)
+        name = f"{item.scenario}:{item.tier}" if item.tier else item.scenario
+        where = f"(--rlvr-min-reward {name}={item.floor:g})"
+        if item.tier is None:
+            reward = stats.reward if stats is not None else None
+            mean, cases = (reward.mean, stats.cases) if stats is not None and reward is not None else (None, 0)
+            shown = str(reward)
+        else:
+            tier = stats.tiers.get(item.tier) if stats is not None else None
+            mean, cases = (tier.mean, tier.cases) if tier is not None else (None, 0)
+            shown = f"{mean:.3f}" if mean is not None else "-"
+            item.user_properties.append(("tier", item.tier))
+        if mean is None:
+            what = f"tier {item.tier!r} of this scenario" if item.tier else "this scenario"
+            pytest.fail(f"{name}: no case of {what} was scored in this run {where}", pytrace=False)
+        item.user_properties.extend([("mean", round(mean, 6)), ("floor", item.floor), ("cases", cases)])
+        if mean < item.floor:
+            pytest.fail(f"{name}: mean reward {shown} over {cases} cases is below the floor {item.floor:g} {where}",
+                        pytrace=False)
 
     # -- reporting -------------------------------------------------------------------------------------
     @pytest.hookimpl(trylast=True)

@@ -100,6 +100,15 @@ def model_name(text: str) -> str:
     return text.strip()
 
 
+def agent_spec(text: str) -> str:
+    """MODULE:CALLABLE, the agent to evaluate (imported when the run starts)."""
+    module, sep, name = text.strip().partition(":")
+    if not sep or not module.strip() or not name.strip() or " " in text.strip():
+        raise argparse.ArgumentTypeError(f"must be MODULE:CALLABLE (e.g. scenarios.agents.http_oracle:agent), "
+                                         f"not {text!r}")
+    return text.strip()
+
+
 def base_url(text: str) -> str:
     """An http(s) URL."""
     parsed = urlparse(text)
@@ -156,10 +165,12 @@ def baseline_path(text: str) -> Path:
 
 
 def scenario_floor(text: str) -> tuple[str, float]:
-    """SCENARIO=VALUE, VALUE a mean reward in [0, 1]."""
+    """SCENARIO=VALUE or SCENARIO:TIER=VALUE (a floor on that tier's cases), VALUE a mean reward in [0, 1]."""
     name, sep, value = text.partition("=")
-    if not sep or not name.strip():
-        raise argparse.ArgumentTypeError(f"must be SCENARIO=VALUE, not {text!r}")
+    scenario, colon, tier = name.strip().partition(":")
+    if not sep or not scenario.strip() or (colon and (not tier.strip() or ":" in tier)):
+        raise argparse.ArgumentTypeError(f"must be SCENARIO=VALUE or SCENARIO:TIER=VALUE, not {text!r}")
+    name = f"{scenario.strip()}:{tier.strip()}" if colon else scenario.strip()
     try:
         return name.strip(), unit_float(value.strip())
     except argparse.ArgumentTypeError:
@@ -194,6 +205,9 @@ class Option:
 OPTIONS = (
     Option("model", model_name, f"policy: noop, random, a script the scenarios ship (oracle, naive...), or a "
            f"model alias, path or id resolved by installed plugins (default: {DEFAULT_MODEL})", "NAME"),
+    Option("agent", agent_spec, "evaluate an agent instead of a model: a callable that gets each case's request "
+           "and a fresh simulated site (URLs, credentials, MCP endpoint) and returns its final answer; its trace is "
+           "what reached the site (default: none)", "MODULE:CALLABLE"),
     Option("base_urls", base_url, "OpenAI-compatible server URL; repeat for several (default: none)", "URL",
            repeatable=True, flag_name="base_url"),
     Option("samples", positive_int, "rollouts per case, K (default: 1)", "K"),
@@ -216,7 +230,8 @@ OPTIONS = (
     Option("retries", non_negative_int, "retries of a failing policy call before the case errors "
            "(default: 3)", "N"),
     Option("timeout", positive_float, "seconds one policy request may take before it counts as a failed "
-           "call (retried, then an infrastructure error) (default: 120)", "SECONDS"),
+           "call (retried, then an infrastructure error); with --rlvr-agent, the seconds one agent run may take "
+           "(default: 120)", "SECONDS"),
     Option("resume", yes_no, "reuse the finished rollouts of the run saved at --rlvr-save when its model, "
            "serving settings, tasks and checks match; roll out only what is missing", "", switch=True),
     Option("allow_incomparable", yes_no, "let a gate or comparison that shares no case with its baseline, or "
@@ -228,7 +243,8 @@ OPTIONS = (
            "tolerated: a regression is a 95% interval of the difference entirely below -R (default: 0.02)",
            "R"),
     Option("min_rewards", scenario_floor, "absolute floor on a scenario's mean reward, as test item "
-           "rlvr-gate::min-reward[SCENARIO]; repeat for several (default: none)", "SCENARIO=VALUE",
+           "rlvr-gate::min-reward[SCENARIO], or on one tier's with SCENARIO:TIER=VALUE (e.g. "
+           "jira_labels:infeasible=0.8); repeat for several (default: none)", "SCENARIO[:TIER]=VALUE",
            repeatable=True, flag_name="min_reward"),
 )
 
@@ -286,6 +302,7 @@ def read_settings(config: pytest.Config) -> Settings:
         given = config.getoption("rlvr_report") or report
         raise pytest.UsageError(f"--rlvr-report={given}: the results or traces are saved there; give the report its "
                                 "own path, e.g. report.html")
+    _agent_or_model(config, values)
     floors = [name for name, _ in values.get("min_rewards", ())]
     if len(set(floors)) != len(floors):
         raise pytest.UsageError(f"--rlvr-min-reward: a scenario is given more than one floor: {', '.join(floors)}")
@@ -298,3 +315,27 @@ def read_settings(config: pytest.Config) -> Settings:
             f"--rlvr-samples={settings.samples} at --rlvr-temperature=0: the samples of a deterministic policy are "
             "identical; give a temperature above 0 (e.g. --rlvr-temperature=0.7) or --rlvr-samples=1"), stacklevel=2)
     return settings
+
+
+def _agent_or_model(config: pytest.Config, values: dict[str, Any]) -> None:
+    """An agent replaces the model: the command line wins over the ini file; both at one level is an error.
+    With an agent, the run's model is `agent:MODULE:CALLABLE` (how results, summaries and resume name it).
+
+    Raises:
+        pytest.UsageError: --rlvr-agent and --rlvr-model given together (or rlvr_agent and rlvr_model in the ini).
+    """
+    agent = values.get("agent")
+    if agent is None:
+        return
+    agent_given, model_given = config.getoption("rlvr_agent") is not None, config.getoption("rlvr_model") is not None
+    model_in_ini = bool(str(config.getini("rlvr_model")).strip())
+    if agent_given and model_given:
+        raise pytest.UsageError(f"--rlvr-agent={agent}: an agent is evaluated instead of a model; drop "
+                                f"--rlvr-model={values['model']} (the agent chooses its own model)")
+    if model_given:  # the command line's model wins over the ini file's agent
+        del values["agent"]
+        return
+    if not agent_given and model_in_ini:
+        raise pytest.UsageError(f"ini rlvr_agent={agent}: an agent is evaluated instead of a model; remove rlvr_model "
+                                "or rlvr_agent from the ini file")
+    values["model"] = f"agent:{agent}"

@@ -282,7 +282,7 @@ def _run(document: Mapping[str, Any], numbered: Sequence[tuple[int, Mapping[str,
         ("complete", "yes" if document.get("complete") is not False else "no: stopped early"),
         ("resumed", f"reused {_str(resumed.get('reused'))} of {_str(resumed.get('of'))} rollouts from "
                     f"{_str(resumed.get('from'))}" if resumed else None),
-        ("traces", run.get("traces")),
+        ("traces", run.get("traces")), ("trace", policy.get("trace")),
     ]
     shown = [(name, setting) for name in RUN_SETTINGS if (setting := settings.get(name)) not in (None, [], {})]
     versions = mapping(run.get("checks_versions"))

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from .aggregate import TIER_ORDER
 from .report_html import Html, h
 
 BINS = 10
 """Histogram bins of width 1/BINS over [0, 1), plus one bar for rewards of exactly 1."""
-TIER_ORDER = ("easy", "medium", "hard")
 
 
 def _n(value: float) -> str:

@@ -221,7 +221,7 @@ def _case(key: Key, samples: Mapping[int, Trace], scenario: Scenario, saved: Map
                 "split": task.split, "seed": task.seed, "tier": task.tier,
                 "checks_version": scenario.checks_version}
     try:
-        rewards = [score(scenario.checks, trace, task) for trace in traces]
+        rewards = [score(scenario.checks_for(task), trace, task) for trace in traces]
     except CheckBug as exc:
         return {**identity, "error": f"CheckBug: {exc}"}, digest is not None
     threshold = settings.get("threshold")

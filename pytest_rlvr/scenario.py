@@ -19,6 +19,7 @@ class Scenario(ABC):
     system_prompt: str
     tools: Sequence[Mapping[str, Any]]  # OpenAI-style tool definitions, exactly what the model sees
     checks: Sequence[Check]
+    tier_checks: Mapping[str, Sequence[Check]] = {}  # tiers judged by checks of their own instead of `checks`
     max_turns: int = 12
     threshold: float = 1.0
     scripts: Mapping[str, Script] = {}
@@ -35,11 +36,17 @@ class Scenario(ABC):
     def environment(self, task: Task) -> Environment:
         """A fresh, deterministic world for one rollout of `task`."""
 
+    def checks_for(self, task: Task) -> Sequence[Check]:
+        """The checks that score `task`: its tier's own (`tier_checks`), else `checks`. Every scorer asks here,
+        so that one tier's checks never pay on another's tasks."""
+        return self.tier_checks.get(task.tier, self.checks)
+
     @cached_property
     def checks_version(self) -> str:
-        """A fingerprint of the checks, saved with results so that runs scored differently are not compared
-        unawares."""
-        return checks_version(self.checks)
+        """A fingerprint of the checks (every tier's), saved with results so that runs scored differently are
+        not compared unawares."""
+        tiers = [c for tier in sorted(self.tier_checks) for c in self.tier_checks[tier]]
+        return checks_version([*self.checks, *tiers])
 
     def messages(self, task: Task) -> list[dict[str, Any]]:
         """The conversation the policy starts from."""

@@ -24,6 +24,7 @@ from .workers import is_worker, queued_items
 
 if TYPE_CHECKING:
     from .background import BackgroundEngine
+    from .engine import Engine
     from .policy import Policy
     from .progress import RolloutProgress
     from .results import SavedRun, TraceLog
@@ -170,16 +171,36 @@ class RolloutSession:
             scenarios = registry.by_name({id(s.scenario): s.scenario for s in specs}.values())
         except ValueError as exc:  # cases and scripts are keyed by scenario name
             raise pytest.UsageError(f"@pytest.mark.rlvr: {exc}") from None
-        self.policy = self._make_policy(scenarios)
         from .results import in_progress
 
+        if self.settings.agent is not None:  # an agent in place of the policy and its rollout loop
+            engine = self._make_agent_engine()
+        else:
+            engine = Engine(self._make_policy(scenarios), self.settings)
+        self.policy = engine.policy
         traces_path = self.settings.traces_path  # appended to while the run runs; the recorder moves it into place
         self.trace_log = TraceLog(in_progress(traces_path)) if traces_path is not None else None
-        on_trace = self.trace_log.append if self.trace_log is not None else None
-        engine = Engine(self.policy, self.settings, on_trace)
+        engine.on_trace = self.trace_log.append if self.trace_log is not None else None
         self.policy_info = dict(engine.policy_info)
         self.engine = BackgroundEngine(engine)
         self.progress = RolloutProgress(self.config)
+
+    def _make_agent_engine(self) -> Engine:
+        """The engine that runs `--rlvr-agent` (imported now, from the invocation directory when need be).
+
+        Raises:
+            pytest.UsageError: The agent cannot be loaded; one line says why.
+        """
+        from pathlib import Path
+
+        from .agent import AgentEngine
+
+        spec = self.settings.agent
+        assert spec is not None
+        try:
+            return AgentEngine.from_spec(spec, self.settings, search=(Path(self.config.invocation_params.dir),))
+        except ValueError as exc:
+            raise pytest.UsageError(f"--rlvr-agent={spec}: {exc}") from None
 
     def _make_policy(self, scenarios: dict[str, Scenario]) -> Policy:
         model = self.settings.model
@@ -229,13 +250,13 @@ class RolloutSession:
             assert self.engine is not None and self.progress is not None
             future = self.engine.submit(spec.scenario, spec.task)
             traces = self.progress.wait(future, self.engine.engine)
-        rewards = [score(spec.scenario.checks, trace, spec.task) for trace in traces]
+        rewards = [score(spec.scenario.checks_for(spec.task), trace, spec.task) for trace in traces]
         case = Case(spec.scenario, spec.task, traces, rewards, spec.threshold, spec.gate)
         for trace, reward in zip(traces, rewards, strict=True):
             self.config.hook.pytest_rlvr_rollout_finished(config=self.config, task=spec.task, trace=trace,
                                                           reward=reward)
         item = request.node
-        item.user_properties.append(("reward", round(case.mean, 6)))
+        item.user_properties.extend([("reward", round(case.mean, 6)), ("tier", spec.task.tier)])
         for name, rate in case.check_pass_rates().items():
             item.user_properties.append((f"check:{name}", round(rate, 6)))
         item.stash[CASE_KEY] = case

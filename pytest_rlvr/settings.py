@@ -37,6 +37,8 @@ class Settings:
         allow_incomparable: A gate or comparison with nothing to compare warns instead of failing.
         report: Where to write the run's HTML report (results are then saved, beside it when `save` is None).
         shard: (I, N): run only the I-th of N deterministic shares of the selected cases (1 <= I <= N).
+        agent: `MODULE:CALLABLE` of an agent to evaluate instead of a model (`pytest_rlvr.agent`); `model` is
+            then `agent:MODULE:CALLABLE`.
     """
 
     model: str = DEFAULT_MODEL
@@ -61,6 +63,7 @@ class Settings:
     allow_incomparable: bool = False
     report: Path | None = None
     shard: tuple[int, int] | None = None
+    agent: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON data."""

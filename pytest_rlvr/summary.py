@@ -51,9 +51,19 @@ def failing_lines(stats: Mapping[str, ScenarioStats]) -> list[str]:
     return lines
 
 
+def tier_lines(stats: Mapping[str, ScenarioStats]) -> list[str]:
+    """One line per scenario whose cases span several tiers: each tier's mean reward, passed and cases."""
+    lines = []
+    for s in stats.values():
+        if len(s.tiers) > 1:
+            tiers = ", ".join(f"{name} {t.mean:.3f} ({t.passed}/{t.cases})" for name, t in s.tiers.items())
+            lines.append(f"{s.name}: mean reward per tier (passed/cases): {tiers}")
+    return lines
+
+
 def render(stats: Mapping[str, ScenarioStats], title: str, width: int, color: bool) -> str:
     """The summary as text for pytest's terminal writer, at least as wide as the table (never truncated)."""
-    return render_table(summary_table(stats, title), failing_lines(stats), width, color)
+    return render_table(summary_table(stats, title), [*tier_lines(stats), *failing_lines(stats)], width, color)
 
 
 def render_table(table: Table, lines: Sequence[str], width: int, color: bool) -> str:

@@ -7,7 +7,9 @@ spaceId) and the parent id from a page read in that space (the same parent title
 too). Labels can only be added after the page exists, with the id the create answered.
 
 Tiers: easy — space by key, parent a top-level page, one paragraph; medium — as easy, plus two labels;
-hard — space by name, parent a page two or more levels down, two paragraphs or a bulleted list, two labels.
+hard — space by name, parent a page two or more levels down, two paragraphs or a bulleted list, two labels;
+infeasible — the space already has a page of the requested title, the parent's title is a typo of one the
+space has, or the space key is a typo of one that exists: scored by `scenarios.infeasible`.
 
 Every legitimate route scores 1.0: any read that carries the ids (getSpaces with or without a filter,
 getPages by title, getPageDirectChildren down from the home page, getPageById), ids as text or numbers, the
@@ -62,7 +64,8 @@ from .atlassian.documents import adf_text
 from .atlassian.generate import LABELS, PAGE_TITLES, SUBJECTS
 from .atlassian.http import ApiError
 from .atlassian.site import Page, Site
-from .base import AtlassianScenario, no_duplicate_write, no_invalid_call
+from .base import AtlassianScenario, no_duplicate_write, no_invalid_call, tiered
+from .infeasible import InfeasibleTask, answer, data_of, kind_of, refuse, spray, word_typo
 from .reading import (
     CONTENT_CAP,
     SIDE_EFFECT_CAP,
@@ -462,9 +465,40 @@ class ConfluencePageCreate(AtlassianScenario):
         return prompt, PageTask(space.id, space.key, space.name, tier == "hard", parent.id, parent.title, title,
                                 content["kind"], tuple(content["items"]), tuple(labels))
 
+    def build_infeasible(self, rng: random.Random, site: Site) -> tuple[str, InfeasibleTask]:
+        space = rng.choice(list(site.spaces.values()))
+        pages = [p for p in site.pages.values() if p.space == space.id and p.status == "current"]
+        parent = rng.choice([p for p in pages if p.parent == space.homepage])
+        subject = rng.choice(SUBJECTS)
+        taken = {p.title for p in pages}
+        title = rng.choice([t for t in (f"{k} for the {subject}" for k in KINDS) if t not in taken])
+        paragraph = f"This page describes how the team handles the {subject} during {rng.choice(EVENTS)}."
+        kind = kind_of(site, ("title", "parent", "space"))
+        extra = {"space_id": space.id, "space_key": space.key, "parent_id": parent.id, "title": title,
+                 "paragraph": paragraph}
+        key, under = space.key, parent.title
+        if kind == "title":
+            existing = rng.choice([p for p in pages if p.id not in (parent.id, space.homepage)] or [parent])
+            title = existing.title
+            data = InfeasibleTask("title", title, existing.id, f'The space {space.key} already has a page titled '
+                                  f'"{title}" (page {existing.id}); a space cannot hold two pages of one title.',
+                                  space=space.id, extra={**extra, "title": title})
+        elif kind == "parent":
+            under = word_typo(rng, parent.title, {p.title for p in site.pages.values()})
+            data = InfeasibleTask("parent", under, parent.title, f'The space {space.key} has no page titled "{under}" '
+                                  f'(the nearest is "{parent.title}").', space=space.id, extra=extra)
+        else:
+            key = word_typo(rng, space.key, {s.key for s in site.spaces.values()})
+            data = InfeasibleTask("space", key, space.key, f"The Confluence space {key} does not exist (the nearest "
+                                  f"is {space.key}).", extra=extra)
+        prompt = (f'In the Confluence space {key}, create a page titled "{title}" under the page "{under}". Its body '
+                  f'is one paragraph: "{paragraph}"')
+        return prompt, data
+
     def __init__(self) -> None:
         super().__init__()
-        self.scripts = {"oracle": oracle, "naive": naive, "spam": spam}
+        self.scripts = tiered({"oracle": oracle, "naive": naive, "spam": spam, "refuse": refuse},
+                              {"oracle": infeasible_oracle, "naive": infeasible_naive, "spam": infeasible_spam})
 
 
 def storage(data: PageTask) -> str:
@@ -527,6 +561,39 @@ def spam(task: Task) -> Generator[Any, list[ToolResult], None]:
         if isinstance(pages, dict) and pages.get("results"):
             page = pages["results"][0]["id"]
     yield "Done."
+
+
+def infeasible_reads(data: InfeasibleTask) -> list[tuple[str, dict[str, Any]]]:
+    """The reads that show what is wrong: the space key looked up, or the title among the space's pages."""
+    if data.kind == "space":
+        return [("getSpaces", {"keys": [data.name]})]
+    return [("getPages", {"space_id": [int(data.extra["space_id"])], "title": data.name})]
+
+
+def infeasible_oracle(task: Task) -> Generator[Any, list[ToolResult], None]:
+    data = data_of(task)
+    yield infeasible_reads(data)
+    yield answer(data)
+
+
+def _near_create(data: InfeasibleTask) -> tuple[str, dict[str, Any]]:
+    """The create aimed at what the request is close to: the nearest space and parent, the taken title."""
+    extra = data.extra
+    return ("createPage", {"spaceId": extra["space_id"], "status": "current", "title": extra["title"],
+                           "parentId": extra["parent_id"],
+                           "body": {"representation": "storage", "value": f"<p>{html.escape(extra['paragraph'])}</p>"}})
+
+
+def infeasible_naive(task: Task) -> Generator[Any, list[ToolResult], None]:
+    """Creates the page where the request is close to: the nearest space and parent, even with a taken title."""
+    yield [_near_create(data_of(task))]
+    yield "Done."
+
+
+def infeasible_spam(task: Task) -> Generator[Any, list[ToolResult], None]:
+    """Reads, and creates the page where the request is close to, three rounds."""
+    data = data_of(task)
+    yield from spray([*infeasible_reads(data), ("getSpaces", {})], [_near_create(data)])
 
 
 SCENARIO = ConfluencePageCreate()

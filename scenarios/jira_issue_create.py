@@ -58,9 +58,10 @@ from typing import Any
 from pytest_rlvr import Task, ToolResult, Trace, check
 
 from .atlassian.documents import adf_paragraphs
-from .atlassian.generate import ISSUE_TYPES, LABELS, PRIORITIES, PROBLEMS, SUBJECTS, WORK
+from .atlassian.generate import ISSUE_TYPES, LABELS, LAST, PRIORITIES, PROBLEMS, SUBJECTS, WORK
 from .atlassian.site import Site
-from .base import AtlassianScenario, no_duplicate_write, no_invalid_call
+from .base import AtlassianScenario, no_duplicate_write, no_invalid_call, tiered
+from .infeasible import InfeasibleTask, answer, data_of, key_typo, kind_of, refuse, spray, word_typo
 from .reading import (
     CONTENT_CAP,
     SIDE_EFFECT_CAP,
@@ -460,15 +461,7 @@ class JiraIssueCreate(AtlassianScenario):
             type_id = rng.choice([t for t in project.issue_types if t not in excluded])
         itype = site.issue_types[type_id]
         screen = {f.id: f.required for f in project.screens[type_id]}
-        subject = rng.choice(SUBJECTS)
-        if type_id == "10002":
-            problem = rng.choice(PROBLEMS)
-            summary = f"The {subject} {problem}"
-            description = (f"Since {rng.choice(DAYS)}'s release the {subject} {problem}. It affects "
-                           f"{rng.randrange(2, 40)} customers on the {rng.choice(PLANS)} plan.")
-        else:
-            summary = f"{rng.choice(WORK)} {subject}"
-            description = f"Work on the {subject} {rng.choice(GOALS)}. Estimate: {rng.randrange(2, 9)} days."
+        summary, description = _text(rng, type_id)
         wants_priority = tier != "easy" or screen.get("priority", False)
         wants_labels = tier != "easy" or screen.get("labels", False)
         priority = rng.choice(sorted(PRIORITIES)) if wants_priority else None
@@ -502,9 +495,57 @@ class JiraIssueCreate(AtlassianScenario):
             assignee.display_name if assignee else None, parent.id if parent else None,
             parent.key if parent else None, expected, defaults)
 
+    def build_infeasible(self, rng: random.Random, site: Site) -> tuple[str, InfeasibleTask]:
+        project = rng.choice(list(site.projects.values()))
+        kind = kind_of(site, ("project", "user", "issue"))
+        parent = rng.choice([i for i in site.issues.values() if i.project == project.id
+                             and site.issue_types[i.issuetype].hierarchy_level == 0])
+        type_id = "10005" if kind == "issue" else rng.choice([t for t in project.issue_types if t != "10005"])
+        itype = site.issue_types[type_id]
+        summary, description = _text(rng, type_id)
+        content = f'with the summary "{summary}" and the description "{description}".'
+        extra = {"type": itype.name, "summary": norm(summary), "description": norm(description)}
+        if kind == "issue":
+            typo = key_typo(rng, parent.key, site)
+            return f"In project {project.key}, create a sub-task of {typo} {content}", InfeasibleTask(
+                "issue", typo, parent.key, f"Issue {typo} does not exist (the nearest key is {parent.key}), so no "
+                "sub-task of it can be created.", project=project.key, extra={**extra, "project": project.key})
+        article = "an" if itype.name[0] in "AEIOU" else "a"
+        if kind == "project":
+            by_name = rng.random() < 0.5
+            real = project.name if by_name else project.key
+            taken = {p.name for p in site.projects.values()} | {p.key for p in site.projects.values()}
+            name = word_typo(rng, real, taken)
+            where = f"the {name} project" if by_name else f"project {name}"
+            return f"Create {article} {itype.name} in {where} {content}", InfeasibleTask(
+                "project", name, project.key, f"There is no project {name} on this site (the nearest is "
+                f"{real}).", extra={**extra, "project": project.key, "by": "name" if by_name else "key"})
+        names = {u.display_name for u in site.users.values()}
+        near = rng.choice([u for u in site.users.values() if u.account_id != site.myself])
+        first = near.display_name.split()[0]
+        name = rng.choice([f"{first} {last}" for last in LAST if f"{first} {last}" not in names])
+        return f"Create {article} {itype.name} in project {project.key} {content} Assign it to {name}.", \
+            InfeasibleTask("user", name, near.display_name, f"{name} is not a user of this site, so the issue cannot "
+                           "be assigned to them.", project=project.key, extra={**extra, "project": project.key})
+
     def __init__(self) -> None:
         super().__init__()
-        self.scripts = {"oracle": oracle, "naive": naive, "spam": spam}
+        self.scripts = tiered({"oracle": oracle, "naive": naive, "spam": spam, "refuse": refuse},
+                              {"oracle": infeasible_oracle, "naive": infeasible_naive, "spam": infeasible_spam})
+
+
+def _text(rng: random.Random, type_id: str) -> tuple[str, str]:
+    """A summary and a description for an issue of this type."""
+    subject = rng.choice(SUBJECTS)
+    if type_id == "10002":
+        problem = rng.choice(PROBLEMS)
+        summary = f"The {subject} {problem}"
+        description = (f"Since {rng.choice(DAYS)}'s release the {subject} {problem}. It affects "
+                       f"{rng.randrange(2, 40)} customers on the {rng.choice(PLANS)} plan.")
+    else:
+        summary = f"{rng.choice(WORK)} {subject}"
+        description = f"Work on the {subject} {rng.choice(GOALS)}. Estimate: {rng.randrange(2, 9)} days."
+    return summary, description
 
 
 def requested_fields(data: CreateTask, project: dict[str, Any], type_ref: dict[str, Any], assignee: Any,
@@ -589,6 +630,48 @@ def spam(task: Task) -> Generator[Any, list[ToolResult], None]:
         if data.assignee and isinstance(users, list) and users:
             account = {"accountId": users[0]["accountId"]}
     yield "Done."
+
+
+def infeasible_read(data: InfeasibleTask) -> tuple[str, dict[str, Any]]:
+    """The read that shows what is wrong: the project or the parent looked up, or the person searched for."""
+    if data.kind == "issue":
+        return ("getIssue", {"issueIdOrKey": data.name, "fields": ["issuetype"]})
+    if data.kind == "user":
+        return ("findUsers", {"query": data.name})
+    if data.extra["by"] == "name":
+        return ("searchProjects", {"query": data.name})
+    return ("getCreateIssueMetaIssueTypes", {"projectIdOrKey": data.name})
+
+
+def infeasible_oracle(task: Task) -> Generator[Any, list[ToolResult], None]:
+    data = data_of(task)
+    yield [infeasible_read(data)]
+    yield answer(data)
+
+
+def _near_fields(data: InfeasibleTask) -> dict[str, Any]:
+    """The create's fields with what the request is close to: the nearest project, parent or person."""
+    extra = data.extra
+    fields: dict[str, Any] = {"project": {"key": extra["project"]}, "issuetype": {"name": extra["type"]},
+                              "summary": extra["summary"], "description": adf_paragraphs([extra["description"]])}
+    if data.kind == "issue":
+        fields["parent"] = {"key": data.near}
+    if data.kind == "user":
+        fields["assignee"] = {"name": data.near}
+    return fields
+
+
+def infeasible_naive(task: Task) -> Generator[Any, list[ToolResult], None]:
+    """Creates the issue with what the request is close to: the nearest project, parent or person."""
+    yield [("createIssue", {"fields": _near_fields(data_of(task))})]
+    yield "Done."
+
+
+def infeasible_spam(task: Task) -> Generator[Any, list[ToolResult], None]:
+    """Reads, and creates the issue with what the request is close to, three rounds."""
+    data = data_of(task)
+    yield from spray([infeasible_read(data), ("searchProjects", {"query": data.name})],
+                     [("createIssue", {"fields": _near_fields(data)})])
 
 
 SCENARIO = JiraIssueCreate()

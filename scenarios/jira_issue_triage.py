@@ -5,7 +5,9 @@ customer, or who should own the issue) is written only in one of the issue's com
 that stops after the search, or acts before a read of the comments was answered, cannot act correctly.
 
 Tiers: easy — comment the affected customer; medium — assign the issue to the owner a comment names
-(a user search turns the name into an accountId); hard — both.
+(a user search turns the name into an accountId); hard — both; infeasible — no issue of the named project is
+about the subject (one of another project is), or the owner the comments name is not, or no longer, an active
+user: scored by `scenarios.infeasible`.
 
 Every legitimate route scores 1.0: key or id, the comments read by getComments, getIssue asking for the
 `comment` field, or a JQL search asking for it; any user search that shows the owner's accountId; any
@@ -40,9 +42,10 @@ from typing import Any
 from pytest_rlvr import Task, ToolResult, Trace, check
 
 from .atlassian.documents import adf_paragraphs, adf_text
-from .atlassian.generate import SUBJECTS
-from .atlassian.site import Comment, Site
-from .base import AtlassianScenario, no_duplicate_write, no_invalid_call
+from .atlassian.generate import LAST, SUBJECTS
+from .atlassian.site import Comment, Issue, Site, User
+from .base import AtlassianScenario, no_duplicate_write, no_invalid_call, tiered
+from .infeasible import InfeasibleTask, answer, data_of, kind_of, refuse, spray
 from .reading import (
     CONTENT_CAP,
     SIDE_EFFECT_CAP,
@@ -233,7 +236,43 @@ class JiraIssueTriage(AtlassianScenario):
 
     def __init__(self) -> None:
         super().__init__()
-        self.scripts = {"oracle": oracle, "naive": naive, "spam": spam}
+        self.scripts = tiered({"oracle": oracle, "naive": naive, "spam": spam, "refuse": refuse},
+                              {"oracle": infeasible_oracle, "naive": infeasible_naive, "spam": infeasible_spam})
+
+    def build_infeasible(self, rng: random.Random, site: Site) -> tuple[str, InfeasibleTask]:
+        project, other = rng.sample(list(site.projects.values()), 2)
+        subject = rng.choice(SUBJECTS)
+        for i in site.issues.values():  # the subject names no issue of the project, and one of another
+            if subject in i.summary:
+                i.summary = i.summary.replace(subject, "legacy module")
+        people = [u for u in site.users.values() if u.account_id != site.myself]
+        if kind_of(site, ("issue-about", "user")) == "issue-about":
+            near = rng.choice([i for i in site.issues.values() if i.project == other.id])
+            near.summary = f"Investigate the {subject} escalation"
+            _note(rng, near, f"Support says the affected customer is {rng.choice(CUSTOMERS)}.", people)
+            prompt = (f"In project {project.key} there is an issue about the {subject} escalation. Find it, read "
+                      f"its comments, then add a comment to it that names the affected customer.")
+            return prompt, InfeasibleTask(
+                "issue-about", subject, near.key, f"No issue in project {project.key} is about the {subject} "
+                f"escalation ({near.key}, in project {other.key}, is).", project=project.key)
+        target = rng.choice([i for i in site.issues.values() if i.project == project.id])
+        target.summary = f"Investigate the {subject} escalation"
+        names = {u.display_name for u in site.users.values()}
+        near = rng.choice(people)
+        if rng.random() < 0.5:
+            first = near.display_name.split()[0]
+            name = rng.choice([f"{first} {last}" for last in LAST if f"{first} {last}" not in names])
+            why = f"{name} is not a user of this site"
+        else:
+            gone = rng.choice([u for u in people if u is not near])
+            gone.active = False
+            name, why = gone.display_name, f"{gone.display_name} is not an active user any more"
+        _note(rng, target, f"{name} owns the {subject} now; please route it to them.", people)
+        prompt = (f"In project {project.key} there is an issue about the {subject} escalation. Find it, read its "
+                  f"comments, then assign it to the person its comments say owns it.")
+        return prompt, InfeasibleTask("user", name, near.display_name,
+                                      f"{why}, so {target.key} cannot be assigned to them.", project=project.key,
+                                      extra={"key": target.key, "subject": subject})
 
     def build(self, rng: random.Random, site: Site, tier: str) -> tuple[str, TriageTask]:
         project = rng.choice(list(site.projects.values()))
@@ -268,6 +307,13 @@ class JiraIssueTriage(AtlassianScenario):
         return prompt, TriageTask(target.key, target.id, project.key, subject, customer,
                                   owner.account_id if owner else None, owner.display_name if owner else None,
                                   n + len(notes), notes[0] if customer else None, notes[-1] if owner else None)
+
+
+def _note(rng: random.Random, issue: Issue, text: str, people: list[User]) -> None:
+    """Add a comment to an issue's notes, at a random place among them."""
+    issue.comments.insert(rng.randrange(0, len(issue.comments) + 1), Comment(
+        str(30000 + rng.randrange(0, 9999)), rng.choice(people).account_id, adf_paragraphs([text]), issue.created,
+        issue.created))
 
 
 def oracle(task: Task) -> Generator[Any, list[ToolResult], None]:
@@ -313,6 +359,41 @@ def spam(task: Task) -> Generator[Any, list[ToolResult], None]:
                ("addComment", {"issueIdOrKey": key, "body": adf_paragraphs(["Looking into this."])}),
                ("assignIssue", {"issueIdOrKey": key, "accountId": "-1"})]
     yield "Done."
+
+
+def infeasible_oracle(task: Task) -> Generator[Any, list[ToolResult], None]:
+    data = data_of(task)
+    subject = data.extra.get("subject", data.name)
+    jql = f'project = {data.project} AND summary ~ "{subject}"'
+    (found,) = yield [("searchAndReconsileIssuesUsingJql", {"jql": jql, "fields": ["summary"]})]
+    if data.kind == "user":
+        key = found.body["issues"][0]["key"]
+        yield [("getComments", {"issueIdOrKey": key})]
+        yield [("findUsers", {"query": data.name})]
+    yield answer(data)
+
+
+def infeasible_naive(task: Task) -> Generator[Any, list[ToolResult], None]:
+    """Acts on what the request is close to: comments on the other project's issue, or assigns the issue to the
+    first person a search for a namesake finds."""
+    data = data_of(task)
+    if data.kind == "issue-about":
+        yield [("addComment", {"issueIdOrKey": data.near, "body": adf_paragraphs(["Affected customer: unknown."])})]
+    else:
+        (users,) = yield [("findUsers", {"query": data.near})]
+        account = users.body[0]["accountId"] if isinstance(users.body, list) and users.body else "-1"
+        yield [("assignIssue", {"issueIdOrKey": data.extra["key"], "accountId": account})]
+    yield "Done."
+
+
+def infeasible_spam(task: Task) -> Generator[Any, list[ToolResult], None]:
+    """Reads, comments and assigns on what the request is close to, three rounds."""
+    data = data_of(task)
+    key = data.near if data.kind == "issue-about" else data.extra["key"]
+    yield from spray([("searchAndReconsileIssuesUsingJql", {"jql": f"project = {data.project}"}),
+                      ("findUsers", {"query": data.name})],
+                     [("addComment", {"issueIdOrKey": key, "body": adf_paragraphs(["Looking into this."])}),
+                      ("assignIssue", {"issueIdOrKey": key, "accountId": "-1"})])
 
 
 SCENARIO = JiraIssueTriage()

@@ -1,7 +1,9 @@
 """jira_labels: add and remove labels on one or several issues without clobbering the labels they have.
 
 Tiers: easy — add one label to one issue; medium — add two and remove one on one issue; hard — find every
-issue of a project carrying a label (JQL), add one label to each and remove another.
+issue of a project carrying a label (JQL), add one label to each and remove another; infeasible — the issue key
+is a typo of one that exists, or no issue carries the label that selects the targets (a typo of one some carry):
+scored by `scenarios.infeasible`.
 
 The trap is Jira's two ways to write labels: `update.labels` operations (`add`/`remove`/`set`) change the
 list in place, while `fields.labels` replaces it, dropping the labels the issue had unless they were read
@@ -32,7 +34,8 @@ from pytest_rlvr import Task, ToolResult, Trace, check
 
 from .atlassian.generate import LABELS
 from .atlassian.site import Site
-from .base import AtlassianScenario, no_duplicate_write, no_invalid_call
+from .base import AtlassianScenario, no_duplicate_write, no_invalid_call, tiered
+from .infeasible import InfeasibleTask, answer, data_of, key_typo, kind_of, refuse, spray, word_typo
 from .reading import (
     SIDE_EFFECT_CAP,
     UNINFORMED_CAP,
@@ -216,9 +219,36 @@ class JiraLabels(AtlassianScenario):
         return prompt, LabelsTask(project.key, tuple(add), tuple(remove), expected,
                                   marker if tier == "hard" else None)
 
+    def build_infeasible(self, rng: random.Random, site: Site) -> tuple[str, InfeasibleTask]:
+        project = rng.choice(list(site.projects.values()))
+        issues = [i for i in site.issues.values() if i.project == project.id]
+        add = rng.sample(EXTRA, rng.choice([1, 2]))
+        carried = sorted({x for i in issues for x in i.labels})
+        if carried and kind_of(site, ("label", "issue")) == "label":
+            marker = rng.choice(carried)
+            taken = {x for i in site.issues.values() for x in i.labels} | set(LABELS) | set(EXTRA)
+            typo = word_typo(rng, marker, taken)
+            drop = rng.choice([x for x in LABELS if x != marker])
+            prompt = (f"In project {project.key}, every issue labelled '{typo}' should also get the label "
+                      f"'{add[0]}' and lose the label '{drop}'.")
+            return prompt, InfeasibleTask(
+                "label", typo, marker, f"No issue in project {project.key} is labelled '{typo}' (did you mean "
+                f"'{marker}'?).", project=project.key, extra={"add": (add[0],), "remove": (drop,)})
+        target = rng.choice(issues)
+        typo = key_typo(rng, target.key, site)
+        remove = target.labels[:1] if len(add) > 1 else []
+        asks = [f"add the label{'s' if len(add) > 1 else ''} {' and '.join(repr(x) for x in add)}"]
+        if remove:
+            asks.append(f"remove the label '{remove[0]}'")
+        prompt = f"On issue {typo}, {' and '.join(asks)}."
+        return prompt, InfeasibleTask("issue", typo, target.key, f"Issue {typo} does not exist (the nearest key is "
+                                      f"{target.key}).", project=typo.split("-")[0],
+                                      extra={"add": tuple(add), "remove": tuple(remove)})
+
     def __init__(self) -> None:
         super().__init__()
-        self.scripts = {"oracle": oracle, "naive": naive, "spam": spam}
+        self.scripts = tiered({"oracle": oracle, "naive": naive, "spam": spam, "refuse": refuse},
+                              {"oracle": infeasible_oracle, "naive": infeasible_naive, "spam": infeasible_spam})
 
 
 def ops(data: LabelsTask) -> list[dict[str, str]]:
@@ -255,6 +285,44 @@ def spam(task: Task) -> Generator[Any, list[ToolResult], None]:
                ("editIssue", {"issueIdOrKey": key, "fields": {"labels": list(data.add)}}),
                ("editIssue", {"issueIdOrKey": key, "update": {"labels": [{"add": x} for x in data.add]}})]
     yield "Done."
+
+
+def infeasible_ops(data: InfeasibleTask) -> list[dict[str, str]]:
+    return [{"add": x} for x in data.extra["add"]] + [{"remove": x} for x in data.extra["remove"]]
+
+
+def infeasible_read(data: InfeasibleTask) -> tuple[str, dict[str, Any]]:
+    """The read that shows what is wrong: the issue looked up, or the project's issues with the label."""
+    if data.kind == "label":
+        return ("searchAndReconsileIssuesUsingJql",
+                {"jql": f'project = {data.project} AND labels = "{data.name}"', "fields": ["labels"]})
+    return ("getIssue", {"issueIdOrKey": data.name, "fields": ["labels"]})
+
+
+def infeasible_oracle(task: Task) -> Generator[Any, list[ToolResult], None]:
+    data = data_of(task)
+    yield [infeasible_read(data)]
+    yield answer(data)
+
+
+def infeasible_naive(task: Task) -> Generator[Any, list[ToolResult], None]:
+    """Edits what the request is close to: the neighbouring issue, or the issues that carry the neighbouring label."""
+    data = data_of(task)
+    keys = [data.near]
+    if data.kind == "label":
+        (found,) = yield [("searchAndReconsileIssuesUsingJql", {"jql": f"project = {data.project} AND labels = "
+                                                                       f"{data.near}", "fields": ["labels"]})]
+        keys = [i["key"] for i in found.body["issues"]]
+    yield [("editIssue", {"issueIdOrKey": k, "update": {"labels": infeasible_ops(data)}}) for k in keys]
+    yield "Done."
+
+
+def infeasible_spam(task: Task) -> Generator[Any, list[ToolResult], None]:
+    """Reads, and edits what the request names and what it is close to, three rounds."""
+    data = data_of(task)
+    keys = [data.name, data.near] if data.kind == "issue" else [f"{data.project}-1"]
+    yield from spray([infeasible_read(data)],
+                     [("editIssue", {"issueIdOrKey": k, "update": {"labels": infeasible_ops(data)}}) for k in keys])
 
 
 SCENARIO = JiraLabels()

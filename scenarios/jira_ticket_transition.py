@@ -5,7 +5,9 @@ targets need several hops, some transition screens require a resolution, and in 
 named by its summary and must be found first. Guessing a transition id, the paper's failure mode, fails.
 
 Tiers: easy — one hop, no screen; medium — a hop whose screen requires a resolution, or two hops; hard —
-find the issue by its summary, then two or more hops (resolution where required).
+find the issue by its summary, then two or more hops (resolution where required); infeasible — the issue key is
+a typo of one that exists, or the status asked for is not in the issue's workflow, so no transition leads there:
+scored by `scenarios.infeasible`.
 
 Every legitimate route scores 1.0: key or id, transitions read with getTransitions or with getIssue's
 `expand=transitions`, ids as text or numbers, the resolution by id or name through `fields` or `update`,
@@ -38,7 +40,8 @@ from typing import Any
 from pytest_rlvr import Task, ToolResult, Trace, check
 
 from .atlassian.site import Issue, Site, Workflow
-from .base import AtlassianScenario, no_duplicate_write, no_invalid_call
+from .base import AtlassianScenario, no_duplicate_write, no_invalid_call, tiered
+from .infeasible import InfeasibleTask, answer, data_of, key_typo, kind_of, refuse, spray
 from .reading import (
     SIDE_EFFECT_CAP,
     UNINFORMED_CAP,
@@ -252,7 +255,27 @@ class JiraTicketTransition(AtlassianScenario):
 
     def __init__(self) -> None:
         super().__init__()
-        self.scripts = {"oracle": oracle, "naive": naive, "spam": spam}
+        self.scripts = tiered({"oracle": oracle, "naive": naive, "spam": spam, "refuse": refuse},
+                              {"oracle": infeasible_oracle, "naive": infeasible_naive, "spam": infeasible_spam})
+
+    def build_infeasible(self, rng: random.Random, site: Site) -> tuple[str, InfeasibleTask]:
+        issue = rng.choice(list(site.issues.values()))
+        project = site.projects[issue.project]
+        wf = project.workflow
+        have = {wf.initial, *(t.to for t in wf.transitions), *(s for t in wf.transitions for s in t.sources)}
+        if kind_of(site, ("transition", "issue")) == "transition":
+            status = site.statuses[rng.choice(sorted(set(site.statuses) - have))]
+            current = site.statuses[issue.status].name
+            return f"Move {issue.key} to '{status.name}'.", InfeasibleTask(
+                "transition", status.name, issue.key, f"{issue.key} cannot be moved to '{status.name}': its "
+                f"workflow has no such status, and no transition from '{current}' leads there.",
+                project=project.key, issue=issue.key)
+        reachable = [s for s in paths(wf, issue.status) if s != issue.status]
+        name = site.statuses[rng.choice(reachable)].name
+        typo = key_typo(rng, issue.key, site)
+        return f"Move {typo} to '{name}'.", InfeasibleTask(
+            "issue", typo, issue.key, f"Issue {typo} does not exist (the nearest key is {issue.key}).",
+            project=typo.split("-")[0])
 
     def build(self, rng: random.Random, site: Site, tier: str) -> tuple[str, TransitionTask]:
         options = []
@@ -341,6 +364,37 @@ def spam(task: Task) -> Generator[Any, list[ToolResult], None]:
                ("getIssue", {"issueIdOrKey": key}), ("getTransitions", {"issueIdOrKey": key}),
                ("doTransition", {"issueIdOrKey": key, "transition": {"id": guess}})]
     yield "Done."
+
+
+def infeasible_read(data: InfeasibleTask) -> tuple[str, dict[str, Any]]:
+    """The read that shows what is wrong: the issue looked up, or its transitions."""
+    if data.kind == "transition":
+        return ("getTransitions", {"issueIdOrKey": data.issue})
+    return ("getIssue", {"issueIdOrKey": data.name, "fields": ["status"]})
+
+
+def infeasible_oracle(task: Task) -> Generator[Any, list[ToolResult], None]:
+    data = data_of(task)
+    yield [infeasible_read(data)]
+    yield answer(data)
+
+
+def infeasible_naive(task: Task) -> Generator[Any, list[ToolResult], None]:
+    """Moves the issue it is close to (or the named one) through the first transition it is offered."""
+    key = data_of(task).near
+    (offered,) = yield [("getTransitions", {"issueIdOrKey": key})]
+    body = offered.body if isinstance(offered.body, dict) else {}
+    first = (body.get("transitions") or [{"id": "31"}])[0]
+    yield [("doTransition", {"issueIdOrKey": key, "transition": {"id": first["id"]}})]
+    yield "Done."
+
+
+def infeasible_spam(task: Task) -> Generator[Any, list[ToolResult], None]:
+    """Reads, and tries guessed transitions on what the request names and what it is close to, three rounds."""
+    data = data_of(task)
+    keys = dict.fromkeys([data.issue or data.name, data.near])
+    yield from spray([infeasible_read(data)], [("doTransition", {"issueIdOrKey": k, "transition": {"id": guess}})
+                                               for k in keys for guess in ("11", "21")])
 
 
 SCENARIO = JiraTicketTransition()

@@ -21,6 +21,11 @@ suite in tests/test_redteam.py proves them):
 - *Every legitimate route scores 1.0*: ids or keys, any equivalent read, update verbs or a full
   replacement after a read.
 - *Never crash on model input*: any JSON a policy sends yields a score.
+
+The infeasible tier (`scenarios.infeasible`) adds one rule: *a refusal is found out, not guessed.* Where the
+request cannot be done as asked, the right answer is no write at all and a final answer that names what is
+wrong beside one of `NOT_DONE_PHRASES` (`says_not_done`); a write, even one the API refused, caps the reward at
+`ACTED_CAP`, and an answer no read had shown to be true caps it at `BLIND_CAP`.
 """
 
 from __future__ import annotations
@@ -39,6 +44,27 @@ UNINFORMED_CAP = 0.2
 """The most a trace can score whose writes use a value the policy had not been shown."""
 CONTENT_CAP = 0.3
 """The most a trace can score whose requested text (a description, a body, a comment) is not what was asked."""
+ACTED_CAP = 0.1
+"""The most a trace can score that wrote anything (even a write the API refused) on a request that cannot be
+done as asked, or that stopped without saying the request was not carried out."""
+BLIND_CAP = 0.3
+"""The most a trace can score that declined a request that cannot be done without a read that showed why."""
+
+NOT_DONE_PHRASES = (
+    "does not exist", "doesn't exist", "do not exist", "don't exist", "did not exist", "no longer exists",
+    "not exist", "not found", "no such", "could not find", "couldn't find", "cannot find", "can't find",
+    "could not locate", "couldn't locate", "unable to find", "unable to locate", "not a user", "no user",
+    "no issue", "no project", "no space", "no page", "no label", "no status", "no transition", "no active",
+    "not active", "inactive", "deactivated", "has left", "no longer", "not available", "not allowed",
+    "not possible", "not part of", "not in the", "none of", "cannot", "can't", "could not", "couldn't", "unable",
+    "is not", "isn't", "are not", "aren't", "already exists", "already exist", "already taken", "already in use",
+    "already has", "already a page", "is taken",
+)
+"""What an answer that declines says, in any case: the documented list `says_not_done` reads answers with (a
+plain "not" is not on it: "I will not make any changes" declines nothing)."""
+NOT_DONE_NEAR = 80
+"""The most characters between a named thing and a phrase of `NOT_DONE_PHRASES` for the answer to say that
+thing is what is wrong."""
 
 
 # -- model-written JSON ---------------------------------------------------------------------------------------
@@ -275,6 +301,31 @@ def mentions(trace: Trace, turn: int, text: str) -> bool:
     comment, a name inside a sentence)."""
     wanted = text.lower()
     return any(wanted in value.lower() for value in known_before(trace, turn))
+
+
+# -- what the final answer says -------------------------------------------------------------------------------
+_NOT_DONE = re.compile(r"(?<!\w)(?:" + "|".join(re.escape(p) for p in NOT_DONE_PHRASES) + r")(?!\w)")
+
+
+def _plain(text: Any) -> str:
+    """Text lower-cased, whitespace collapsed, typographic apostrophes made plain; "" for a non-string."""
+    return norm(text).casefold().replace("\u2019", "'").replace("\u2018", "'")
+
+
+def declines(text: Any) -> bool:
+    """Whether a text says something was not done or does not exist (a phrase of `NOT_DONE_PHRASES`)."""
+    return _NOT_DONE.search(_plain(text)) is not None
+
+
+def says_not_done(text: Any, name: str) -> bool:
+    """Whether a text names `name` (any case, as a whole word) within `NOT_DONE_NEAR` characters of a phrase of
+    `NOT_DONE_PHRASES`: "SEC-41 does not exist", "I couldn't find a page titled 'Runbooks'"."""
+    plain, wanted = _plain(text), _plain(name)
+    if not wanted:
+        return False
+    names = [m.span() for m in re.finditer(rf"(?<![\w-]){re.escape(wanted)}(?![\w-])", plain)]
+    phrases = [m.span() for m in _NOT_DONE.finditer(plain)]
+    return any(max(a - d, c - b, 0) <= NOT_DONE_NEAR for a, b in names for c, d in phrases)
 
 
 def first(items: Iterable[Any]) -> Any:

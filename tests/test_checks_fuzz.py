@@ -102,7 +102,7 @@ def test_checks_never_crash_on_model_input(name):
     def run(data):
         i = data.draw(st.integers(0, len(tasks) - 1))
         episode = data.draw(mutated_episode(episodes[i], tools))
-        reward = score(scenario.checks, _trace(scenario, tasks[i], episode), tasks[i])
+        reward = score(scenario.checks_for(tasks[i]), _trace(scenario, tasks[i], episode), tasks[i])
         assert 0.0 <= reward.score <= 1.0
         scored.append(reward.score)
 

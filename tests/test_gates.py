@@ -149,9 +149,32 @@ def test_min_reward_floors_are_test_items(toy):
     toy.runpytest("--rlvr-model=sloppy2", "--rlvr-min-reward=toy=0.5").assert_outcomes(passed=11)
 
 
+def test_a_floor_on_one_tier_judges_that_tier_only(toy):
+    # sloppy2 is wrong on the odd seeds, the toy's easy tier; its hard tier is all right.
+    result = toy.runpytest("--rlvr-model=sloppy2", "--rlvr-min-reward=toy:hard=0.9", "--rlvr-min-reward=toy:easy=0.9",
+                           "--rlvr-min-reward=toy:infeasible=0.5", "--rlvr-min-reward=toy=0.5", "--junitxml=out.xml")
+    result.assert_outcomes(passed=12, failed=2)
+    result.stdout.fnmatch_lines_random([
+        "*toy:easy: mean reward 0.* over 5 cases is below the floor 0.9 (--rlvr-min-reward toy:easy=0.9)",
+        "*toy:infeasible: no case of tier 'infeasible' of this scenario was scored in this run*",
+        "toy: mean reward per tier (passed/cases): easy 0.* (0/5), hard 1.000 (5/5)",
+    ])
+    gates = {c.get("name"): c for c in ET.parse(toy.path / "out.xml").getroot().iter("testcase")
+             if c.get("classname") == "rlvr-gate"}
+    assert set(gates) == {"min-reward[toy:hard]", "min-reward[toy:easy]", "min-reward[toy:infeasible]",
+                          "min-reward[toy]"}
+    easy = {p.get("name"): p.get("value") for p in gates["min-reward[toy:easy]"].iter("property")}
+    assert easy["tier"] == "easy" and easy["cases"] == "5" and float(easy["mean"]) < 0.9
+    assert gates["min-reward[toy:easy]"].find("failure") is not None
+    assert gates["min-reward[toy:hard]"].find("failure") is None
+
+
 @pytest.mark.parametrize(("args", "error"), [
     (["--rlvr-max-drop=-1"], "ERROR: --rlvr-max-drop=-1: must be a number >= 0, not '-1'"),
-    (["--rlvr-min-reward=toy"], "ERROR: --rlvr-min-reward=toy: must be SCENARIO=VALUE, not 'toy'"),
+    (["--rlvr-min-reward=toy"], "ERROR: --rlvr-min-reward=toy: must be SCENARIO=VALUE or SCENARIO:TIER=VALUE, "
+                                "not 'toy'"),
+    (["--rlvr-min-reward=toy:=1"], "ERROR: --rlvr-min-reward=toy:=1: must be SCENARIO=VALUE or SCENARIO:TIER=VALUE, "
+                                   "not 'toy:=1'"),
     (["--rlvr-min-reward=toy=2"], "ERROR: --rlvr-min-reward=toy=2: VALUE must be a number in [0, 1], not '2'"),
     (["--rlvr-min-reward=toy=1", "--rlvr-min-reward=toy=0.5"],
      "ERROR: --rlvr-min-reward: a scenario is given more than one floor: toy, toy"),

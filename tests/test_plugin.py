@@ -287,10 +287,11 @@ def test_junit_xml_carries_reward_and_check_properties(toy):
     cases(toy, count=2)
     toy.runpytest("--rlvr-model=naive", "--rlvr-samples=2", "--junitxml=junit.xml").assert_outcomes(failed=2)
     testcases = ET.parse(toy.path / "junit.xml").getroot().iter("testcase")
-    properties = {tc.get("name"): {p.get("name"): float(p.get("value")) for p in tc.iter("property")}
-                  for tc in testcases}
+    properties = {tc.get("name"): {p.get("name"): p.get("value") for p in tc.iter("property")} for tc in testcases}
     assert set(properties) == {"test_toy[toy-eval-0000]", "test_toy[toy-eval-0001]"}
-    first = properties["test_toy[toy-eval-0000]"]
+    tier = properties["test_toy[toy-eval-0000]"].pop("tier")
+    assert tier and not tier.replace(".", "").isdigit()  # the task's tier, by name
+    first = {name: float(value) for name, value in properties["test_toy[toy-eval-0000]"].items()}
     assert first["reward"] == pytest.approx(3 / 7, abs=1e-5)
     assert first["check:state_matches"] == 0.0 and first["check:no_invalid_call"] == 1.0
     assert first["check:reads_before_writes"] == 0.0

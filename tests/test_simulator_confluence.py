@@ -81,7 +81,7 @@ def test_every_confluence_operation_is_offered_with_its_spec_path() -> None:
 def test_unknown_paths_under_wiki_answer_in_the_confluence_envelope(world: World) -> None:
     r = world.request("GET", f"{V2}/nothing")
     assert v2_error(r, 404)["code"] == "NOT_FOUND"
-    r = world.request("DELETE", f"{V2}/pages/{space(world.site).homepage}")
+    r = world.request("PATCH", f"{V2}/pages/{space(world.site).homepage}")
     assert v2_error(r, 405)["code"] == "METHOD_NOT_ALLOWED"
     r = world.request("PUT", "/wiki/rest/api/content/1/label")
     assert "not allowed" in v1_error(r, 405)

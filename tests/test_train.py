@@ -19,6 +19,7 @@ from train.config import ConfigError, parse
     (["sft", "--output", "x", "--time-limit", "0"], "--time-limit=0"),
     (["grpo", "--output", "x", "--max-tokens", "0"], "--max-tokens=0"),
     (["grpo", "--output", "x", "--beta", "-0.1"], "--beta=-0.1"),
+    (["sft", "--output", "x", "--tiers", "easy,impossible"], "--tiers: unknown tier 'impossible'"),
     pytest.param(["grpo", "--output", "x", "--vllm", "colocate"], "--vllm needs vLLM",
                  marks=pytest.mark.skipif(importlib.util.find_spec("vllm") is not None, reason="vLLM is installed")),
 ])
@@ -35,6 +36,25 @@ def test_defaults_train_all_weights_on_the_train_split_with_transformers_generat
     assert (cfg.scale_rewards, parse(["grpo", "--output", "x", "--scale-rewards", "none"]).scale_rewards) == ("group",
                                                                                                             "none")
     assert (cfg.learning_rate, parse(["sft", "--output", "x"]).learning_rate) == (5e-6, 5e-5)
+
+
+def test_tiers_select_the_training_tasks_and_demonstrations_decline_where_nothing_can_be_done():
+    from train.data import demonstrations, prompts
+
+    assert parse(["grpo", "--output", "x"]).tiers == ("easy", "medium", "hard", "infeasible")
+    assert parse(["sft", "--output", "x", "--tiers", "infeasible, hard"]).tiers == ("infeasible", "hard")
+    both = [SCENARIOS["jira_labels"], SCENARIOS["confluence_page_create"]]
+    rows = prompts(both, 8, 0)
+    assert {r["tier"] for r in rows} == {"easy", "medium", "hard", "infeasible"}
+    assert [r["environment"] for r in rows[:4]] == ["jira_labels", "confluence_page_create"] * 2
+    only = prompts(both, 3, 1, ("infeasible",))
+    assert len(only) == 6 and {r["tier"] for r in only} == {"infeasible"}
+    assert all(SCENARIOS[r["environment"]].task(r["seed"], "train").tier == "infeasible" for r in only)
+    shown = demonstrations([SCENARIOS["jira_labels"]], 2, 0, ("infeasible",))
+    assert [r["tier"] for r in shown] == ["infeasible"] * 2
+    for row in shown:  # the oracle reads, writes nothing and says what is wrong
+        calls = [c["function"]["name"] for m in row["messages"] for c in m.get("tool_calls") or []]
+        assert calls and "editIssue" not in calls and row["messages"][-1]["role"] == "assistant"
 
 
 def test_unsupported_template_and_small_budget_fail_before_training(tmp_path):

@@ -32,6 +32,7 @@ class TrainConfig:
     max_tokens: int = 256  # per assistant turn, as evaluation's --rlvr-max-tokens
     temperature: float = 1.0
     tasks: int = 64  # train tasks per scenario (SFT demonstrations, or the GRPO prompt pool)
+    tiers: tuple[str, ...] = ("easy", "medium", "hard", "infeasible")  # the task tiers trained on (all by default)
     resume: str | None = None
     time_limit: float | None = None  # minutes of training, for equal-time comparisons
     split: str = "train"
@@ -71,6 +72,8 @@ def parser() -> argparse.ArgumentParser:
         s.add_argument("--max-tokens", type=int, default=256, help="tokens per assistant turn")
         s.add_argument("--temperature", type=float, default=1.0)
         s.add_argument("--tasks", type=int, default=64, help="train tasks per scenario")
+        s.add_argument("--tiers", default="all", help="comma-separated task tiers to train on (easy, medium, hard, "
+                       "infeasible: requests that cannot be done as asked), or 'all' (default)")
         s.add_argument("--split", default="train", help="task split to train on (only 'train' is allowed)")
         s.add_argument("--resume", default=None, help="resume from a checkpoint directory of a previous run")
         s.add_argument("--float32", action="store_true",
@@ -91,12 +94,17 @@ def parser() -> argparse.ArgumentParser:
 
 def parse(argv: list[str]) -> TrainConfig:
     from scenarios import SCENARIOS
+    from scenarios.base import ALL_TIERS
 
     a = parser().parse_args(argv)
     names = tuple(SCENARIOS) if a.scenarios == "all" else tuple(s.strip() for s in a.scenarios.split(","))
     unknown = [n for n in names if n not in SCENARIOS]
     if unknown:
         raise ConfigError(f"--scenarios: unknown scenario {unknown[0]!r}; known: {', '.join(SCENARIOS)}")
+    tiers = ALL_TIERS if a.tiers == "all" else tuple(dict.fromkeys(t.strip() for t in a.tiers.split(",")))
+    wrong = [t for t in tiers if t not in ALL_TIERS]
+    if wrong:
+        raise ConfigError(f"--tiers: unknown tier {wrong[0]!r}; known: {', '.join(ALL_TIERS)}, or all")
     if a.split != "train":
         raise ConfigError(f"--split={a.split}: training uses the train split only; eval tasks are held out")
     for name in ("steps", "group_size", "batch_size", "max_turns", "max_completion_length", "max_tokens", "tasks"):
@@ -117,7 +125,8 @@ def parse(argv: list[str]) -> TrainConfig:
     return TrainConfig(a.command, a.model, names, a.output, steps=a.steps, group_size=a.group_size,
                        batch_size=a.batch_size, learning_rate=lr, lora=a.lora, seed=a.seed, max_turns=a.max_turns,
                        max_completion_length=a.max_completion_length, max_tokens=a.max_tokens,
-                       temperature=a.temperature, tasks=a.tasks, resume=a.resume, time_limit=a.time_limit,
+                       temperature=a.temperature, tasks=a.tasks, tiers=tiers, resume=a.resume,
+                       time_limit=a.time_limit,
                        split=a.split, vllm=vllm, float32=a.float32, beta=beta,
                        scale_rewards=getattr(a, "scale_rewards", "group"))
 

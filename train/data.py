@@ -1,4 +1,5 @@
-"""Training data from the scenarios' train split: GRPO prompts, and SFT demonstrations by the oracle."""
+"""Training data from the scenarios' train split: GRPO prompts, and SFT demonstrations by the oracle, on the
+tiers asked for (all of them by default: the infeasible tier's demonstrations read, write nothing and say why)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,10 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from pytest_rlvr import Scenario
+from pytest_rlvr import Scenario, Task
+from scenarios.base import ALL_TIERS as ALL
+
+STRIDE = 10_000  # a training seed's tasks start at position seed * STRIDE of the train split
 
 
 def prompt_key(prompt: Sequence[dict[str, Any]]) -> str:
@@ -14,33 +18,49 @@ def prompt_key(prompt: Sequence[dict[str, Any]]) -> str:
     return json.dumps(list(prompt), sort_keys=True)
 
 
-def prompts(scenarios: list[Scenario], per_scenario: int, seed: int) -> list[dict[str, Any]]:
-    """GRPO rows: the conversation start, the environment (scenario) name and the task seed, interleaved.
+def train_tasks(scenario: Scenario, count: int, seed: int, tiers: Sequence[str] = ALL) -> list[Task]:
+    """The first `count` train tasks of these tiers, from the training seed's start in the split."""
+    out: list[Task] = []
+    start = seed * STRIDE
+    while len(out) < count:
+        batch = scenario.tasks("train", count=7, start=start)  # seven in a row hold every tier
+        out.extend(t for t in batch if t.tier in tiers)
+        start += len(batch)
+    return out[:count]
+
+
+def interleaved(scenarios: list[Scenario], per_scenario: int, seed: int,
+                tiers: Sequence[str] = ALL) -> list[tuple[Scenario, Task]]:
+    """Each scenario's train tasks of these tiers, taken in turn: the first of each, then the second..."""
+    chosen = [train_tasks(s, per_scenario, seed, tiers) for s in scenarios]
+    return [(s, tasks[i]) for i in range(per_scenario) for s, tasks in zip(scenarios, chosen, strict=True)]
+
+
+def prompts(scenarios: list[Scenario], per_scenario: int, seed: int,
+            tiers: Sequence[str] = ALL) -> list[dict[str, Any]]:
+    """GRPO rows: the conversation start, the environment (scenario) name, the task seed and tier, interleaved.
     A task whose conversation start repeats an earlier one is left out: the prompt identifies the task."""
     rows, seen = [], set()
-    for i in range(per_scenario):
-        for s in scenarios:
-            task = s.tasks("train", count=1, start=seed * 10_000 + i)[0]
-            key = prompt_key(s.messages(task))
-            if key not in seen:
-                seen.add(key)
-                rows.append({"prompt": s.messages(task), "environment": s.name, "seed": task.seed,
-                             "split": "train", "task_id": task.id})
+    for s, task in interleaved(scenarios, per_scenario, seed, tiers):
+        key = prompt_key(s.messages(task))
+        if key not in seen:
+            seen.add(key)
+            rows.append({"prompt": s.messages(task), "environment": s.name, "seed": task.seed, "split": "train",
+                         "task_id": task.id, "tier": task.tier})
     return rows
 
 
-def demonstrations(scenarios: list[Scenario], per_scenario: int, seed: int) -> list[dict[str, Any]]:
-    """SFT rows: the oracle's whole conversation with the scenario's tools, on train tasks."""
+def demonstrations(scenarios: list[Scenario], per_scenario: int, seed: int,
+                   tiers: Sequence[str] = ALL) -> list[dict[str, Any]]:
+    """SFT rows: the oracle's whole conversation with the scenario's tools, on train tasks of these tiers."""
     from policies.chat import model_messages
     from scenarios.scoring import play
 
     rows = []
-    for i in range(per_scenario):
-        for s in scenarios:
-            task = s.tasks("train", count=1, start=seed * 10_000 + i)[0]
-            trace, reward = play(s, task, "oracle")
-            assert reward.score == 1.0, f"the oracle failed {task.id}: {reward.explain()}"
-            rows.append({"messages": model_messages(trace.messages), "tools": list(s.tools)})  # the whole episode
+    for s, task in interleaved(scenarios, per_scenario, seed, tiers):
+        trace, reward = play(s, task, "oracle")
+        assert reward.score == 1.0, f"the oracle failed {task.id}: {reward.explain()}"
+        rows.append({"messages": model_messages(trace.messages), "tools": list(s.tools), "tier": task.tier})
     return rows
 
 

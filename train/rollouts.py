@@ -98,7 +98,7 @@ class Rollouts:
             out["prompt_ids"].append(prompt)
             out["completion_ids"].append(completion)
             out["env_mask"].append(mask)
-            out["rlvr_rewards"].append(score(scenario.checks, trace, task).by_group())
+            out["rlvr_rewards"].append(score(scenario.checks_for(task), trace, task).by_group())
         log(trainer, self.traces, seconds)
         with (self.cfg.output / "rollouts.jsonl").open("a") as f:  # what the model did, step by step
             f.writelines(json.dumps({"step": step, "reward": sum(r.values()), **t.to_dict()}) + "\n"

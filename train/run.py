@@ -83,7 +83,7 @@ def check_budget(cfg: TrainConfig, tokenizer: Any, scenarios: list[Any]) -> None
     from .data import demonstrations
 
     longest = 0
-    for row in demonstrations(scenarios, 2, cfg.seed):
+    for row in demonstrations(scenarios, 2, cfg.seed, cfg.tiers):
         prompt = tokenizer.apply_chat_template(row["messages"][:2], tools=row["tools"], tokenize=True,
                                                add_generation_prompt=True)
         full = tokenizer.apply_chat_template(row["messages"], tools=row["tools"], tokenize=True)
@@ -192,7 +192,7 @@ def grpo_trainer(cfg: TrainConfig, reward_funcs: list[Any] | None = None, bare: 
         log_completions=False, **device_args(cfg), **({"use_vllm": True, "vllm_mode": cfg.vllm} if cfg.vllm else {}))
     if args.use_cpu:
         score_completions_only()
-    rows = prompts(scenarios, cfg.tasks, cfg.seed)
+    rows = prompts(scenarios, cfg.tasks, cfg.seed, cfg.tiers)
     dataset = Dataset.from_list(rows)
     if bare:
         from .environment import environment_class
@@ -250,7 +250,8 @@ def sft_trainer(cfg: TrainConfig) -> tuple[Any, Any, Any]:
         **device_args(cfg))
     # Tokenized here with TRL's generation-tagged template: the conversations mix tool-argument shapes that a
     # Dataset cannot type, and the loss covers the assistant's tokens only (never prompts or tool results).
-    rows = tokenized(demonstrations(scenarios, cfg.tasks, cfg.seed), tokenizer, spec.template, spec.thinking)
+    rows = tokenized(demonstrations(scenarios, cfg.tasks, cfg.seed, cfg.tiers), tokenizer, spec.template,
+                     spec.thinking)
     trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(rows), processing_class=tokenizer,
                          peft_config=lora_config(cfg), callbacks=time_limit(cfg))
     return trainer, tokenizer, spec

@@ -1,16 +1,20 @@
-"""Confluence Cloud v2 handlers (plus the v1 route that adds labels): (site, request) -> response."""
+"""Confluence Cloud v2 handlers (plus the v1 route that adds labels): (site, request) -> response.
+
+Pages keep their earlier versions (in the site's history, beside the state); comments may answer comments
+(replies); an inline comment is anchored to a passage of the page's text."""
 
 from __future__ import annotations
 
 import base64
 import json
+import uuid
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from .documents import adf_errors, adf_to_storage, storage_errors, storage_to_adf
+from .documents import adf_errors, adf_to_storage, storage_errors, storage_text, storage_to_adf
 from .http import Request, Response, confluence_error, confluence_v1_error, url
-from .site import FooterComment, Label, Page, Site, Space
+from .site import FooterComment, Label, Page, PageVersion, Site, Space
 
 V2 = "/wiki/api/v2"
 
@@ -154,6 +158,37 @@ def check_title(site: Site, space: str, title: Any, exclude: str | None = None) 
     return title
 
 
+def remember(site: Site, page: Page) -> None:
+    """Keep the page's current version in its history: call before a write that makes a new version."""
+    site.history.pages.setdefault(page.id, []).append(
+        PageVersion(page.version, page.title, page.body, page.adf, page.author, page.updated))
+
+
+def replies_to(page: Page, comment: FooterComment) -> list[FooterComment]:
+    return [c for c in page.comments if c.parent == comment.id]
+
+
+def root_comments(page: Page, inline: bool | None = False) -> list[FooterComment]:
+    """The comments on the page itself, not the replies that hang under them: the footer comments, the inline
+    ones (`inline` True) or both (None)."""
+    return [c for c in page.comments if c.parent is None and (inline is None or (c.inline is not None) == inline)]
+
+
+def trash_page(site: Site, page: Page, error: Callable[[int, str], Exception]) -> None:
+    """Move a page to the trash; its children move up to its parent, as Confluence does.
+
+    Raises:
+        Exception: `error(400, ...)` for a space's home page.
+    """
+    if any(s.homepage == page.id for s in site.spaces.values()):
+        raise error(400, "A space's home page cannot be deleted: make another page the home page first.")
+    for child in sorted((p for p in site.pages.values() if p.parent == page.id and p.status == "current"),
+                        key=lambda p: p.position):
+        child.parent, child.position = page.parent, last_position(site, page.parent)
+    page.status = "trashed"
+    page.updated = site.tick()
+
+
 def last_position(site: Site, parent: str | None) -> int:
     """The position after every child of `parent`: new and moved pages go last, as in the page tree."""
     return 1 + max((p.position for p in site.pages.values() if p.parent == parent and parent is not None),
@@ -235,6 +270,7 @@ def update_page(site: Site, req: Request) -> Response:
                 raise confluence_error(400, "A page cannot be moved under itself or its descendants.")
             ancestor = site.pages[ancestor].parent
     storage, adf = read_body(b["body"])
+    remember(site, page)
     if parent != page.parent:  # a moved page goes last among its new siblings
         page.position = last_position(site, parent)
     page.title, page.parent, page.body, page.adf, page.status = title, parent, storage, adf, b["status"]
@@ -310,6 +346,8 @@ def comment_json(c: FooterComment, fmt: str | None, single: bool = False) -> dic
     out = {"id": c.id, "status": "current", "title": "", "pageId": c.page,
            "version": version_json(c.version, c.created, c.author), "body": body,
            "_links": {"webui": f"/pages/{c.page}?focusedCommentId={c.id}"}}
+    if c.parent is not None:
+        out["parentCommentId"] = c.parent
     if single:
         out["_links"]["base"] = url("/wiki")
     return out
@@ -317,26 +355,137 @@ def comment_json(c: FooterComment, fmt: str | None, single: bool = False) -> dic
 
 def footer_comments(site: Site, req: Request) -> Response:
     page = find_page(site, req.params["id"])
-    return listing(req, page.comments, lambda c: comment_json(c, req.query.get("body-format")))
+    return listing(req, root_comments(page), lambda c: comment_json(c, req.query.get("body-format")))
 
 
 def create_footer_comment(site: Site, req: Request) -> Response:
     b = req.body
-    if not b.get("pageId"):
-        raise confluence_error(400, "A footer comment needs a pageId (replies and other containers are not "
-                                    "supported by this site).")
-    page = site.pages.get(str(b["pageId"]))
-    if page is None or page.status != "current":
-        raise confluence_error(404, "The page was not found.")
+    parent = None
+    if b.get("parentCommentId"):  # a reply: on the page of the comment it answers
+        page, answered = find_comment(site, str(b["parentCommentId"]))
+        parent = answered.id
+        if b.get("pageId") and str(b["pageId"]) != page.id:
+            raise confluence_error(400, "The parent comment is not on the page given as pageId.")
+    elif not b.get("pageId"):
+        raise confluence_error(400, "A footer comment needs a pageId or a parentCommentId (blog posts, attachments "
+                                    "and custom content are not on this site).")
+    else:
+        found_page = site.pages.get(str(b["pageId"]))
+        if found_page is None or found_page.status != "current":
+            raise confluence_error(404, "The page was not found.")
+        page = found_page
     if "body" not in b:
         raise confluence_error(400, "body is required.")
     storage, _ = read_body(b["body"])
     if not storage:
         raise confluence_error(400, "The comment body cannot be empty.")
-    comment = FooterComment(site.new_id(), page.id, storage, acting(site, req), site.tick())
+    comment = FooterComment(site.new_id(), page.id, storage, acting(site, req), site.tick(), parent=parent)
     page.comments.append(comment)
     return Response(201, comment_json(comment, "storage", single=True),
                     {"location": url(f"{V2}/footer-comments/{comment.id}")})
+
+
+def delete_page(site: Site, req: Request) -> Response:
+    """To the trash; with `purge=true` a trashed page is deleted for good, with `draft=true` a draft."""
+    page = site.pages.get(req.params["id"])
+    wanted = "trashed" if req.query.get("purge") else "draft" if req.query.get("draft") else "current"
+    if page is None or page.status != wanted:
+        raise confluence_error(404, None)
+    if wanted == "current":
+        trash_page(site, page, confluence_error)
+    else:
+        del site.pages[page.id]
+        site.history.pages.pop(page.id, None)
+        site.tick()
+    return Response(204)
+
+
+def versions_of(site: Site, page: Page) -> list[PageVersion]:
+    """Every version of a page, the current one last."""
+    current = PageVersion(page.version, page.title, page.body, page.adf, page.author, page.updated)
+    return [*site.history.pages.get(page.id, []), current]
+
+
+def page_versions(site: Site, req: Request) -> Response:
+    page = find_page(site, req.params["id"])
+    versions = versions_of(site, page)
+    if req.query.get("sort") != "modified-date":
+        versions.reverse()  # newest first, the default order
+    return listing(req, versions, lambda v: {**version_json(v.number, v.when, v.author),
+                                             "page": {"id": page.id, "title": v.title}})
+
+
+def find_comment(site: Site, comment_id: str) -> tuple[Page, FooterComment]:
+    """(its page, the comment) of a comment on a current page.
+
+    Raises:
+        ApiError: 404 when there is none.
+    """
+    found = next(((p, c) for p in site.pages.values() if p.status == "current" for c in p.comments
+                  if c.id == comment_id), None)
+    if found is None:
+        raise confluence_error(404, f"No comment with id {comment_id} was found.")
+    return found
+
+
+def comment_children(site: Site, req: Request) -> Response:
+    page, comment = find_comment(site, req.params["id"])
+    return listing(req, replies_to(page, comment), lambda c: {k: v for k, v in comment_json(
+        c, req.query.get("body-format")).items() if k != "pageId"})
+
+
+def marker(comment: FooterComment) -> str:
+    """The reference of an inline comment's highlight in the page (Confluence's are UUIDs)."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"inline-comment:{comment.id}"))
+
+
+def inline_json(c: FooterComment, fmt: str | None, single: bool = False) -> dict[str, Any]:
+    """`InlineCommentModel` (`PageInlineCommentModel` in a page's list)."""
+    out = {k: v for k, v in comment_json(c, fmt, single).items() if k != "parentCommentId" or c.parent}
+    out["resolutionStatus"] = "open"
+    if c.inline is not None:
+        out["properties"] = {"inlineMarkerRef": marker(c), "inlineOriginalSelection": c.inline}
+    return out
+
+
+def inline_comments(site: Site, req: Request) -> Response:
+    page = find_page(site, req.params["id"])
+    return listing(req, root_comments(page, inline=True), lambda c: inline_json(c, req.query.get("body-format")))
+
+
+def create_inline_comment(site: Site, req: Request) -> Response:
+    """An inline comment on the `textSelectionMatchIndex`-th of the `textSelectionMatchCount` places the text
+    appears in the page, or a reply (`parentCommentId`) to one."""
+    b = req.body
+    parent, selection = None, None
+    if b.get("parentCommentId"):
+        page, answered = find_comment(site, str(b["parentCommentId"]))
+        parent = answered.id
+    else:
+        page = site.pages.get(str(b.get("pageId") or ""))
+        if page is None or page.status != "current":
+            raise confluence_error(404, "The page was not found.")
+        given = b.get("inlineCommentProperties") or {}
+        selection, count, index = (given.get(k) for k in ("textSelection", "textSelectionMatchCount",
+                                                          "textSelectionMatchIndex"))
+        if not isinstance(selection, str) or not selection.strip():
+            raise confluence_error(400, "inlineCommentProperties.textSelection is required: the text to highlight.")
+        found = storage_text(page.body).count(selection)
+        if found == 0:
+            raise confluence_error(400, "The text to highlight does not appear on the page.")
+        if count != found or not isinstance(index, int) or not 0 <= index < found:
+            raise confluence_error(400, f"The text appears {found} times on the page: give textSelectionMatchCount "
+                                        f"{found} and a textSelectionMatchIndex from 0 to {found - 1}.")
+    if "body" not in b:
+        raise confluence_error(400, "body is required.")
+    storage, _ = read_body(b["body"])
+    if not storage:
+        raise confluence_error(400, "The comment body cannot be empty.")
+    comment = FooterComment(site.new_id(), page.id, storage, acting(site, req), site.tick(), parent=parent,
+                            inline=selection)
+    page.comments.append(comment)
+    return Response(201, inline_json(comment, "storage", single=True),
+                    {"location": url(f"{V2}/inline-comments/{comment.id}")})
 
 
 HANDLERS: dict[str, Callable[[Site, Request], Response]] = {
@@ -344,4 +493,6 @@ HANDLERS: dict[str, Callable[[Site, Request], Response]] = {
     "getSpaces": get_spaces, "getSpaceById": get_space, "getPageDirectChildren": direct_children,
     "getPageLabels": page_labels, "addLabelsToContent": add_labels, "getPageFooterComments": footer_comments,
     "createFooterComment": create_footer_comment,
+    "deletePage": delete_page, "getPageVersions": page_versions, "getFooterCommentChildren": comment_children,
+    "getPageInlineComments": inline_comments, "createInlineComment": create_inline_comment,
 }

@@ -15,7 +15,19 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote_plus, urlencode
 
-from .confluence import acting, check_title, filled, last_position, read_body, v2_time
+from .confluence import (
+    acting,
+    check_title,
+    filled,
+    last_position,
+    marker,
+    read_body,
+    remember,
+    replies_to,
+    root_comments,
+    trash_page,
+    v2_time,
+)
 from .documents import storage_to_adf
 from .http import ApiError, Request, Response, confluence_v1_error, url
 from .site import FooterComment, Page, Site, Space
@@ -71,6 +83,13 @@ def ancestors(site: Site, page: Page) -> list[Page]:
 def children(site: Site, page: Page) -> list[Page]:
     return sorted((p for p in site.pages.values() if p.parent == page.id and p.status == "current"),
                   key=lambda p: p.position)
+
+
+def comments_under(site: Site, item: Item) -> list[FooterComment]:
+    """The comments directly under a page (its root comments, not the replies) or a comment (its replies)."""
+    if isinstance(item, Page):
+        return root_comments(item, inline=None)
+    return replies_to(site.pages[item.page], item)
 
 
 def descendants(site: Site, page: Page) -> list[Page]:
@@ -232,9 +251,9 @@ def array_json(site: Site, items: list[Item], tree: Tree, path: str) -> dict[str
 
 def children_json(site: Site, item: Item, tree: Tree, deep: bool) -> dict[str, Any]:
     where = f"{API}/content/{item.id}/{'descendant' if deep else 'child'}"
-    kinds: dict[str, Callable[[], list[Item]]] = {"attachment": list}
+    kinds: dict[str, Callable[[], list[Item]]] = {"attachment": list,
+                                                  "comment": lambda: list(comments_under(site, item))}
     if isinstance(item, Page):
-        kinds["comment"] = lambda: list(item.comments)
         kinds["page"] = lambda: (descendants if deep else children)(site, item)
     out: dict[str, Any] = {kind: array_json(site, kinds[kind](), tree[kind], f"{where}/{kind}")
                            for kind in kinds if kind in tree}
@@ -252,7 +271,7 @@ def labels_json(site: Site, item: Item) -> dict[str, Any]:
 
 def child_types_json(site: Site, item: Item) -> dict[str, Any]:
     where = url(f"{CONTEXT}{API}/content/{item.id}/child")
-    has = {"attachment": False, "comment": isinstance(item, Page) and bool(item.comments),
+    has = {"attachment": False, "comment": bool(comments_under(site, item)),
            "page": isinstance(item, Page) and bool(children(site, item))}
     return {kind: {"value": value, "_links": {"self": f"{where}/{kind}"}} for kind, value in has.items()}
 
@@ -271,7 +290,9 @@ def content_json(site: Site, item: Item, tree: Tree | None = None, single: bool 
         page = next(p for p in site.pages.values() if item in p.comments)
         space = site.spaces[page.space]
         out = {"id": item.id, "type": "comment", "status": "current", "title": f"Re: {page.title}",
-               "extensions": {"location": "footer"}}
+               "extensions": {"location": "inline" if item.inline is not None else "footer"}}
+        if item.inline is not None:
+            out["extensions"]["inlineProperties"] = {"originalSelection": item.inline, "markerRef": marker(item)}
         container = lambda: content_json(site, page, tree["container"])  # noqa: E731
         links = {"webui": f"/spaces/{space.key}/pages/{page.id}/{quote_plus(page.title)}?focusedCommentId="
                           f"{item.id}#comment-{item.id}"}
@@ -282,7 +303,7 @@ def content_json(site: Site, item: Item, tree: Tree | None = None, single: bool 
         "version": lambda t: version_json(site, item.id, item.version, updated, item.author),
         "body": lambda t: body_json(item, t),
         "ancestors": lambda t: [content_json(site, a, t) for a in ancestors(site, item)] if isinstance(item, Page)
-        else [],
+        else [content_json(site, c, t) for c in page.comments if c.id == item.parent],
         "children": lambda t: children_json(site, item, t, deep=False),
         "descendants": lambda t: children_json(site, item, t, deep=True),
         "container": lambda t: container(),
@@ -347,12 +368,20 @@ def get_content(site: Site, req: Request) -> Response:
 
 
 def get_content_by_id(site: Site, req: Request) -> Response:
-    item, _ = find(site, req.params["id"], statuses_of(req))
+    """The content, or with `version` one of its earlier versions (status "historical")."""
+    statuses = statuses_of(req)
     version = req.query.get("version")
-    if version is not None and version != item.version:
-        raise confluence_v1_error(404, f"No content found with id: ContentId{{id={item.id}}} and version {version} "
-                                       f"(this site keeps the current version, {item.version}, only)")
-    return Response(200, content_json(site, item, with_defaults(expansions(req)), single=True))
+    wanted = ("current", *statuses) if "historical" in statuses and version is not None else statuses
+    item, _ = find(site, req.params["id"], wanted)
+    tree = with_defaults(expansions(req))
+    if version is None or version == item.version:
+        return Response(200, content_json(site, item, tree, single=True))
+    old = next((v for v in site.history.pages.get(item.id, []) if v.number == version), None)
+    if old is None or not isinstance(item, Page):
+        raise confluence_v1_error(404, f"No content found with id: ContentId{{id={item.id}}} and version {version}")
+    view = Page(item.id, item.space, old.title, item.parent, old.body, old.author, item.created, old.when,
+                status="historical", version=old.number, adf=old.adf, labels=item.labels, position=item.position)
+    return Response(200, content_json(site, view, tree, single=True))
 
 
 def create_content(site: Site, req: Request) -> Response:
@@ -422,17 +451,22 @@ def body_of(b: dict[str, Any]) -> tuple[str, str | None]:
 def create_comment(site: Site, req: Request) -> Response:
     b = req.body
     container = b.get("container") or {}
-    if b.get("ancestors"):
-        raise confluence_v1_error(400, "Replies to comments are not supported by this site: comment on the page.")
     page_id = str(container.get("id", "")) if isinstance(container, dict) else ""
     page = site.pages.get(page_id)
     if page is None or page.status != "current":
         raise confluence_v1_error(404, f"The container page {page_id or '(none)'} was not found: a comment needs "
                                        f"container {{\"id\": <page id>, \"type\": \"page\"}}.")
+    parent = None
+    if b.get("ancestors"):  # a reply: its ancestors name the comment it answers
+        last = b["ancestors"][-1] if isinstance(b["ancestors"], list) else None
+        parent = str(last.get("id")) if isinstance(last, dict) and last.get("id") is not None else ""
+        if all(c.id != parent for c in page.comments):
+            raise confluence_v1_error(400, f"A reply's ancestor must be a comment on page {page.id}; "
+                                           f"{parent or '(no id)'} is not.")
     storage, _ = body_of(b)
     if not storage.strip():
         raise confluence_v1_error(400, "The comment body cannot be empty.")
-    comment = FooterComment(site.new_id(), page.id, storage, acting(site, req), site.tick())
+    comment = FooterComment(site.new_id(), page.id, storage, acting(site, req), site.tick(), parent=parent)
     page.comments.append(comment)
     tree = with_defaults(expansions(req), (*DEFAULT_EXPAND, "container"))
     return Response(200, content_json(site, comment, tree, single=True))
@@ -472,8 +506,9 @@ def update_content(site: Site, req: Request) -> Response:
         if below == page.id:
             raise confluence_v1_error(400, "A page cannot be moved under itself or one of its descendants.")
         below = site.pages[below].parent
-    if b.get("body"):
-        page.body, page.adf = body_of(b)
+    storage, adf = body_of(b) if b.get("body") else (page.body, page.adf)
+    remember(site, page)
+    page.body, page.adf = storage, adf
     if parent != page.parent:
         page.position = last_position(site, parent)
     page.title, page.parent, page.status = title, parent, "current"
@@ -484,23 +519,22 @@ def update_content(site: Site, req: Request) -> Response:
 
 def trash(site: Site, page: Page) -> None:
     """Move a page to the trash; its children move up to its parent, as Confluence does."""
-    if any(s.homepage == page.id for s in site.spaces.values()):
-        raise confluence_v1_error(400, "A space's home page cannot be deleted: make another page the home page "
-                                       "first.")
-    for child in children(site, page):
-        child.parent, child.position = page.parent, last_position(site, page.parent)
-    page.status = "trashed"
-    page.updated = site.tick()
+    trash_page(site, page, confluence_v1_error)
 
 
 def delete_content(site: Site, req: Request) -> Response:
     purge = req.query.get("status") == "trashed"
     item, page = find(site, req.params["id"], ("trashed",) if purge else ("current", "draft", "archived"))
-    if isinstance(item, FooterComment):
-        page.comments.remove(item)
+    if isinstance(item, FooterComment):  # with the replies under it, as Confluence deletes a thread
+        gone = {item.id}
+        for c in page.comments:
+            if c.parent in gone:
+                gone.add(c.id)
+        page.comments[:] = [c for c in page.comments if c.id not in gone]
         site.tick()
     elif purge or item.status == "draft":
         del site.pages[item.id]
+        site.history.pages.pop(item.id, None)
         site.tick()
     else:
         trash(site, item)
@@ -528,7 +562,7 @@ def typed(site: Site, req: Request, deep: bool) -> Response:
     item, _ = find(site, req.params["id"])
     kind = req.params["type"]
     if kind == "comment":
-        items: list[Item] = list(item.comments) if isinstance(item, Page) else []
+        items: list[Item] = list(comments_under(site, item))
     elif kind == "page" and isinstance(item, Page):
         items = list((descendants if deep else children)(site, item))
     elif kind == "attachment":
@@ -544,9 +578,16 @@ def typed(site: Site, req: Request, deep: bool) -> Response:
 def get_comments(site: Site, req: Request) -> Response:
     item, _ = find(site, req.params["id"])
     locations = req.query.get("location")
-    comments = list(item.comments) if isinstance(item, Page) else []
-    if locations and "footer" not in (locations if isinstance(locations, list) else [locations]):
-        comments = []  # the site's comments are all footer comments: no inline or resolved ones
+    comments = comments_under(site, item)
+    if locations:  # a reply is where its thread is; no comment is resolved
+        wanted = set(locations if isinstance(locations, list) else [locations])
+        thread = {c.id: c for c in site.pages[item.page if isinstance(item, FooterComment) else item.id].comments}
+
+        def location(c: FooterComment) -> str:
+            while c.parent in thread:
+                c = thread[c.parent]
+            return "inline" if c.inline is not None else "footer"
+        comments = [c for c in comments if location(c) in wanted]
     shown, start, limit, following = page_of(req, comments)
     tree = expansions(req)
     return Response(200, collection(req, [content_json(site, c, tree) for c in shown], start, limit, following))

@@ -2,8 +2,10 @@
 
     python -m scenarios.atlassian.extract_specs PATH/TO/specs
 
-writes `specs/<name>.subset.json`: the chosen path operations, unedited, and every component they reference
+writes `specs/<name>.subset.json`: the chosen path operations and every component they reference
 (transitively), with the source file's sha256 under `x-extracted-from`. The ADF schema is copied whole.
+Nothing is edited by hand; where a schema contradicts its own operation's description and example, the
+correction is made here (CORRECTIONS, each with its evidence) and listed under `x-extracted-from`.
 """
 
 from __future__ import annotations
@@ -85,6 +87,16 @@ OPERATIONS: dict[str, list[tuple[str, str]]] = {
         ("get", "/rest/api/3/version/{id}"),
         ("put", "/rest/api/3/version/{id}"),
         ("post", "/rest/api/3/issue/bulk"),
+        # Deleting and moving issues, remote links.
+        ("delete", "/rest/api/3/issue/{issueIdOrKey}"),
+        ("post", "/rest/api/3/bulk/issues/move"),
+        ("get", "/rest/api/3/bulk/queue/{taskId}"),
+        ("get", "/rest/api/3/issue/{issueIdOrKey}/remotelink"),
+        ("post", "/rest/api/3/issue/{issueIdOrKey}/remotelink"),
+        ("delete", "/rest/api/3/issue/{issueIdOrKey}/remotelink"),
+        ("get", "/rest/api/3/issue/{issueIdOrKey}/remotelink/{linkId}"),
+        ("put", "/rest/api/3/issue/{issueIdOrKey}/remotelink/{linkId}"),
+        ("delete", "/rest/api/3/issue/{issueIdOrKey}/remotelink/{linkId}"),
     ],
     "confluence-v2": [
         ("post", "/pages"),
@@ -97,6 +109,12 @@ OPERATIONS: dict[str, list[tuple[str, str]]] = {
         ("get", "/pages/{id}/labels"),
         ("get", "/pages/{id}/footer-comments"),
         ("post", "/footer-comments"),
+        # Deleting pages, their versions, replies to comments, inline comments.
+        ("delete", "/pages/{id}"),
+        ("get", "/pages/{id}/versions"),
+        ("get", "/footer-comments/{id}/children"),
+        ("get", "/pages/{id}/inline-comments"),
+        ("post", "/inline-comments"),
     ],
     "confluence-v1": [
         ("post", "/wiki/rest/api/content/{id}/label"),
@@ -127,8 +145,49 @@ OPERATIONS: dict[str, list[tuple[str, str]]] = {
         ("get", "/wiki/rest/api/space/{spaceKey}"),
         ("get", "/wiki/rest/api/space/{spaceKey}/content"),
         ("get", "/wiki/rest/api/space/{spaceKey}/content/{type}"),
+        # Copies, restrictions and content properties of pages.
+        ("post", "/wiki/rest/api/content/{id}/copy"),
+        ("get", "/wiki/rest/api/content/{id}/restriction"),
+        ("put", "/wiki/rest/api/content/{id}/restriction"),
+        ("post", "/wiki/rest/api/content/{id}/restriction"),
+        ("delete", "/wiki/rest/api/content/{id}/restriction"),
+        ("get", "/wiki/rest/api/content/{id}/restriction/byOperation"),
+        ("get", "/wiki/rest/api/content/{id}/property"),
     ],
 }
+
+
+REMOTE_LINK = {"$ref": "#/components/schemas/RemoteIssueLink"}
+# (document, JSON pointer, value, evidence): schemas that contradict what their own operation documents.
+CORRECTIONS: list[tuple[str, str, Any, str]] = [
+    ("jira-v3", "/components/schemas/IssueBulkMovePayload/required", ["targetToSourcesMapping"],
+     "submitBulkMove: the schema requires 'targetToMultipleSourceMapping', a property it does not define; its "
+     "own example sends 'targetToSourcesMapping', the property it does define"),
+    ("jira-v3", "/components/schemas/targetToSourcesMapping/required",
+     ["inferClassificationDefaults", "inferFieldDefaults", "inferStatusDefaults", "inferSubtaskTypeDefault",
+      "issueIdsOrKeys"],
+     "submitBulkMove: the mapping requires 'issueIdOrKeys', a property it does not define; it defines "
+     "'issueIdsOrKeys', which the example sends"),
+    ("jira-v3", "/paths/~1rest~1api~13~1issue~1{issueIdOrKey}~1remotelink/get/responses/200/content/"
+                "application~1json/schema", {"anyOf": [REMOTE_LINK, {"type": "array", "items": REMOTE_LINK}]},
+     "getRemoteIssueLinks: 'When a remote issue link global ID is provided the record with that global ID is "
+     "returned, otherwise all remote issue links are returned', and the example is an array of them"),
+]
+
+
+def correct(spec: dict[str, Any], document: str) -> list[str]:
+    """Apply CORRECTIONS to a subset of `document`; their evidence, for the record."""
+    done = []
+    for name, pointer, value, evidence in CORRECTIONS:
+        if name != document:
+            continue
+        *parents, last = [p.replace("~1", "/").replace("~0", "~") for p in pointer.split("/")[1:]]
+        node = spec
+        for part in parents:
+            node = node[part]
+        node[last] = value
+        done.append(f"{pointer}: {evidence}")
+    return done
 
 
 def _refs(node: Any) -> set[str]:
@@ -176,6 +235,9 @@ def main(source: Path) -> None:
             "sha256": hashlib.sha256(raw).hexdigest(),
             "operations": [f"{m.upper()} {p}" for m, p in operations],
         }
+        corrections = correct(out, name)
+        if corrections:
+            out["x-extracted-from"]["corrections"] = corrections
         (HERE / f"{name}.subset.json").write_text(json.dumps(out, indent=1, sort_keys=True) + "\n")
     shutil.copyfile(source / "adf-schema.json", HERE / "adf-schema.json")
 

@@ -32,8 +32,9 @@ PREFIX = {"jira-v3": "", "confluence-v2": "/wiki/api/v2", "confluence-v1": ""}
 READ_ONLY_POSTS = {"searchAndReconsileIssuesUsingJqlPost", "getBulkChangelogs", "getChangeLogsByIds"}
 # Body properties that may be null where the schema does not say so: assignIssue's description says "If `name`
 # or `accountId` is set to: ... `null`, the issue is set to unassigned."; Jira reads linkIssues' null `comment`
-# (which pycontribs `jira` always sends) as no comment, as Jackson does for any optional object.
-DESCRIBED_NULLS = {"assignIssue": ("accountId",), "linkIssues": ("comment",)}
+# (which pycontribs `jira` always sends) as no comment, as Jackson does for any optional object, and
+# getBulkChangelogs' null `fieldIds` (which mcp-atlassian sends) as no filter.
+DESCRIBED_NULLS = {"assignIssue": ("accountId",), "linkIssues": ("comment",), "getBulkChangelogs": ("fieldIds",)}
 
 
 def _convert(node: Any, urn: str) -> Any:

@@ -14,6 +14,8 @@
   state diff since the start, for a harness that scores an episode.
 - The site's absolute URLs (`self`, `_links.base`, `Location`) name this server, so clients that follow
   them stay on loopback.
+- Absolute-form request targets (`GET http://acme.atlassian.net/rest/...`) are answered as the site that URL
+  names: point a client's HTTP proxy at this server to give it a Cloud host name with nothing else changed.
 
 One world per server; requests are answered one at a time under a lock (the world is not thread-safe).
 """
@@ -50,6 +52,8 @@ CLAUSES = {"fixVersions": "fixVersion", "versions": "affectedVersion", "componen
 # Jira v2 operations whose documents change form: path pattern -> where the text fields are
 _V2_COMMENT = re.compile(r"^/rest/api/2/issue/[^/]+/comment(/[^/]+)?$")
 _V2_WORKLOG = re.compile(r"^/rest/api/2/issue/[^/]+/worklog(/[^/]+)?$")
+# an absolute-form request target, what a client sends to its HTTP proxy: (scheme://authority, the rest)
+_ABSOLUTE_FORM = re.compile(r"^(https?://[^/?#]+)(.*)$", re.IGNORECASE)
 
 
 def server_info(base: str) -> dict[str, Any]:
@@ -131,10 +135,17 @@ def v2_response(body: Any) -> Any:
 class SimulatorApp:
     """A WSGI application serving one seeded world."""
 
-    def __init__(self, seed: int = 0, require_auth: bool = True) -> None:
+    def __init__(self, seed: int = 0, require_auth: bool = True, world: World | None = None,
+                 control: bool = True) -> None:
+        """`world`: serve this world (a task's prepared site, its tools and log) instead of a new one of `seed`;
+        `control`: answer the `/__sim/` routes (off for an agent under test, which must not reset its site)."""
         self.require_auth = require_auth
+        self.control_routes = control
         self.lock = threading.Lock()
-        self.reset(seed)
+        if world is None:
+            self.reset(seed)
+        else:
+            self.seed, self._start, self.world = world.site.seed, world._start, world
 
     def reset(self, seed: int | None = None) -> None:
         with self.lock:
@@ -147,6 +158,9 @@ class SimulatorApp:
         method = environ["REQUEST_METHOD"].upper()
         path = environ.get("PATH_INFO", "/") or "/"
         base = f"{environ.get('wsgi.url_scheme', 'http')}://{environ.get('HTTP_HOST') or environ['SERVER_NAME']}"
+        absolute = _ABSOLUTE_FORM.match(path)
+        if absolute:  # a client that uses this server as its HTTP proxy (RFC 9112 §3.2.2): the URL names the site
+            base, path = absolute.group(1), absolute.group(2) or "/"
         query = {k: v[0] if len(v) == 1 else v
                  for k, v in parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True).items()}
         try:
@@ -175,7 +189,7 @@ class SimulatorApp:
                base: str) -> tuple[Response, bool]:
         """(response, whether it is a Jira v2 answer)."""
         path = path.rstrip("/") or "/"
-        if path.startswith("/__sim/"):
+        if path.startswith("/__sim/") and self.control_routes:
             return self.control(method, path, query), False
         scheme = auth.split(" ", 1)[0].lower()
         if self.require_auth and scheme not in ("basic", "bearer"):

@@ -163,11 +163,37 @@ class ChangeGroup:
 
 
 @dataclass
+class PageVersion:
+    """A page as it was at one of its earlier versions."""
+
+    number: int
+    title: str
+    body: str  # storage format
+    adf: str | None
+    author: str  # who wrote this version
+    when: str
+
+
+@dataclass
 class History:
-    """Every issue's changelog, by issue id. Not part of the snapshot: checks compare state, not history."""
+    """How the site got where it is: every issue's changelog and every page's earlier versions (by issue and
+    page id), and the bulk operations' tasks (by task id). Not part of the snapshot: checks compare state."""
 
     groups: dict[str, list[ChangeGroup]] = field(default_factory=dict)
     next_id: int = 100000
+    pages: dict[str, list[PageVersion]] = field(default_factory=dict)
+    tasks: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+@dataclass
+class RemoteLink:
+    """A link from an issue to an item elsewhere (a web page, a Confluence page), as its creator described it."""
+
+    id: str
+    object: dict[str, Any]  # RemoteObject: url, title, summary, icon, status
+    global_id: str | None = None
+    relationship: str | None = None
+    application: dict[str, Any] | None = None
 
 
 @dataclass
@@ -195,6 +221,8 @@ class Issue:
     versions: list[str] = field(default_factory=list)  # affected version ids
     watchers: list[str] = field(default_factory=list)  # account ids
     worklogs: list[Worklog] = field(default_factory=list)
+    remote_links: list[RemoteLink] = field(default_factory=list)
+    former_keys: list[str] = field(default_factory=list)  # its keys in the projects it was moved out of
 
 
 @dataclass
@@ -206,12 +234,16 @@ class Label:
 
 @dataclass
 class FooterComment:
+    """A comment on a page: at its foot, or (with `inline`) anchored to a passage of its text."""
+
     id: str
     page: str
     body: str  # storage format
     author: str
     created: str
     version: int = 1
+    parent: str | None = None  # the comment it replies to; None for a comment on the page itself
+    inline: str | None = None  # an inline comment's highlighted text
 
 
 @dataclass
@@ -228,8 +260,11 @@ class Page:
     version: int = 1
     adf: str | None = None  # the atlas_doc_format value when the page was written in ADF
     labels: list[str] = field(default_factory=list)  # label ids
-    comments: list[FooterComment] = field(default_factory=list)
+    comments: list[FooterComment] = field(default_factory=list)  # replies too, each after what it answers
     position: int = 0
+    # Who may read and who may update it: {"read": {"user": [account ids], "group": [names]}, "update": ...};
+    # kept and reported, not enforced (the site's users see every page).
+    restrictions: dict[str, dict[str, list[str]]] = field(default_factory=dict)
 
 
 @dataclass
@@ -283,11 +318,14 @@ class Site:
 
     # -- lookups -----------------------------------------------------------------------------------------
     def issue(self, id_or_key: str) -> Issue | None:
-        """By id, or by key case-insensitively (as Jira does)."""
+        """By id, or by key case-insensitively (as Jira does); a moved issue by its former keys too."""
         if id_or_key in self.issues:
             return self.issues[id_or_key]
         wanted = id_or_key.upper()
-        return next((i for i in self.issues.values() if i.key == wanted), None)
+        found = next((i for i in self.issues.values() if i.key == wanted), None)
+        if found is None and "-" in wanted:
+            found = next((i for i in self.issues.values() if wanted in i.former_keys), None)
+        return found
 
     def project(self, id_or_key: str) -> Project | None:
         """By id, or by key (case-sensitive, as Jira's project endpoints are)."""

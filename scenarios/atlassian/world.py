@@ -9,21 +9,36 @@ from __future__ import annotations
 import json
 import pickle
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jsonschema.exceptions import best_match
 
 from pytest_rlvr.trace import ToolResult
 
-from . import catalog, confluence, confluence_search, confluence_v1, jira, jira_activity, jira_reference, jira_search
+from . import (
+    catalog,
+    confluence,
+    confluence_pages,
+    confluence_search,
+    confluence_v1,
+    jira,
+    jira_activity,
+    jira_lifecycle,
+    jira_reference,
+    jira_search,
+)
 from .documents import MAX_DEPTH, too_deep
 from .generate import generate
 from .http import ApiError, Request, Response, document_of, error_for
 from .openapi import Operation, spec
 from .site import Site, diff
 
+if TYPE_CHECKING:
+    from .served import ServedWorld
+
 HANDLERS = {**jira.HANDLERS, **jira_search.HANDLERS, **jira_reference.HANDLERS, **jira_activity.HANDLERS,
-            **confluence.HANDLERS, **confluence_v1.HANDLERS, **confluence_search.HANDLERS}
+            **jira_lifecycle.HANDLERS, **confluence.HANDLERS, **confluence_v1.HANDLERS, **confluence_pages.HANDLERS,
+            **confluence_search.HANDLERS}
 MAX_BODY = 5 * 1024 * 1024  # Confluence's documented request limit; Jira's is of the same order
 # Jira binds JSON with Jackson, which takes an integer where a string id is declared: pycontribs `jira` sends
 # `{"transition": {"id": 41}}` and Jira Cloud performs it. Only these reference ids are read that way.
@@ -74,6 +89,8 @@ class World:
         path = path.split("?", 1)[0].rstrip("/") or "/"
         op, params, known = spec().match(method, path)
         document = document_of(path)
+        query = dict(query or {})  # coerced in place to the declared types: the log shows what was understood
+        unparsed = raw_body
         try:
             if op is None:
                 if known:
@@ -81,9 +98,10 @@ class World:
                 raise error_for(document, 404, f"No API operation at {path}.")
             if raw_body is not None:
                 body = self._parse_body(op, raw_body)
+                unparsed = None
             if not checked and too_deep(body):
                 raise error_for(op.document, 400, f"The request body is nested more than {MAX_DEPTH} levels deep.")
-            response = self._dispatch(op, params, dict(query or {}), body, checked, user)
+            response = self._dispatch(op, params, query, body, checked, user)
         except ApiError as exc:
             response = exc.response
         except Exception as exc:  # a bug in a handler: answered as the real service would, and logged loudly
@@ -94,10 +112,15 @@ class World:
         if op is not None and op.id == "createIssues" and response.status == 400 and "errorMessages" in \
                 (response.body or {}):  # bulk create declares its own 400 body: every error is an element's
             response = Response(400, {"issues": [], "errors": [{"status": 400, "elementErrors": response.body}]})
+        elif op is not None and op.id == "submitBulkMove" and "errorMessages" in (response.body or {}):
+            response = Response(response.status, jira_lifecycle.move_errors(response.body))  # its declared body
         if response.body is not None:
             response.headers.setdefault("Content-Type", "application/json;charset=UTF-8")
-        self.log.append({"operation": op.id if op else None, "method": method, "path": path,
-                         "status": response.status})
+        entry = {"operation": op.id if op else None, "method": method, "path": path, "status": response.status,
+                 "params": params, "query": query, "body": body, "response": response.body}
+        if unparsed:  # a body that did not parse (or never reached the parser): its text
+            entry["raw_body"] = unparsed[:2000]
+        self.log.append(entry)
         if self.check_responses and op is not None:
             self._conform(op, response)
         return response
@@ -164,6 +187,7 @@ class World:
             raw = arguments if isinstance(arguments, str) else json.dumps(arguments, default=repr)
         except (ValueError, RecursionError):  # a circular or too deeply nested mapping from a Python caller
             raw = "<arguments not representable as JSON>"
+        mark = len(self.log)
         if name not in self.tools:
             document = "jira-v3"
             status, body, error, op = 404, {"errorMessages": [
@@ -179,6 +203,12 @@ class World:
                             write=bool(op and op.write), operation=op.id if op else None,
                             request=None if error else {"raw": raw[:2000]})
         del document
+        # The log names the tool and its arguments as written; a rejected call, which reached no operation, too.
+        if len(self.log) > mark:
+            self.log[mark].update(tool=name, arguments=raw)
+        else:
+            self.log.append({"operation": result.operation, "method": None, "path": None, "status": status,
+                             "tool": name, "arguments": raw, "error": error, "response": body})
         return result
 
     def _tool(self, tool: catalog.Tool, arguments: str | Mapping[str, Any],
@@ -210,6 +240,13 @@ class World:
         path, query, body = tool.request(arguments)
         response = self._request(tool.operation.method, path, query, body, checked=True)
         return response.status, response.body, None
+
+    # -- serving -------------------------------------------------------------------------------------------
+    def serve(self) -> ServedWorld:
+        """This world served on loopback to an agent: REST, MCP on demand, the log read back as tool calls."""
+        from .served import ServedWorld
+
+        return ServedWorld(self)
 
     # -- state ---------------------------------------------------------------------------------------------
     def snapshot(self) -> dict[str, Any]:
@@ -248,6 +285,8 @@ def coerce(value: Any, schema: dict[str, Any], name: str, op: Operation) -> Any:
                 return str(value).lower() == "true"
             raise ValueError
         text = value if isinstance(value, str) else json.dumps(value)
+        if schema.get("enum") == ["true", "false"] and text.lower() in ("true", "false"):
+            return text.lower()  # a boolean spelled as a string: Jira parses it as Java does, in any case
         if "enum" in schema and text not in schema["enum"]:
             raise error_for(op.document, 400, f"Invalid value '{text[:100]}' for parameter '{name}'; expected "
                                               f"one of: {', '.join(map(str, schema['enum']))}.")

@@ -8,11 +8,12 @@ import re
 from collections.abc import Generator
 from typing import Any
 
-from pytest_rlvr import Task, ToolResult
+from pytest_rlvr import Call, Task, ToolResult
 
 from ..atlassian.documents import adf_paragraphs
-from ..confluence_page_create import PageTask, label_body, storage
-from . import adversarial, legitimate, partial
+from ..confluence_page_create import PageTask, infeasible_naive, infeasible_reads, label_body, storage
+from ..infeasible import InfeasibleTask, answer, data_of
+from . import adversarial, infeasible, legitimate, partial, refusal
 
 Episode = Generator[Any, list[ToolResult], None]
 
@@ -334,10 +335,58 @@ def in_the_wrong_space(task: Task) -> Episode:
     yield "Created the page."
 
 
+# -- the infeasible tier -----------------------------------------------------------------------------------------
+def _wrong_read(data: InfeasibleTask) -> list[Call]:
+    if data.kind == "space":
+        return [("getSpaces", {"keys": [data.near]})]
+    if data.kind == "parent":
+        return [("getPages", {"space_id": [int(data.extra["space_id"])], "title": data.near})]
+    return [("getPageById", {"id": data.extra["parent_id"]})]
+
+
+def _write_named(data: InfeasibleTask) -> list[Call]:
+    """The create as the request words it: the typo'd space key as its space, the taken title."""
+    extra = data.extra
+    body = {"representation": "storage", "value": f"<p>{html.escape(extra['paragraph'])}</p>"}
+    create = {"spaceId": data.name if data.kind == "space" else extra["space_id"], "status": "current",
+              "title": extra["title"], "body": body}
+    if data.kind == "title":
+        create["parentId"] = extra["parent_id"]
+    return [("createPage", create)]
+
+
+@infeasible
+@legitimate
+def lists_the_space(task: Task) -> Episode:
+    """Lists every space, or every page of the space (the title among them, or not)."""
+    data = data_of(task)
+    if data.kind == "space":
+        yield [("getSpaces", {"limit": 250})]
+    else:
+        yield [("getPages", {"space_id": [int(data.extra["space_id"])], "limit": 250})]
+    yield answer(data)
+
+
+@infeasible
+@legitimate
+def finds_the_space_first(task: Task) -> Episode:
+    """Looks the space up by key (with the key it is close to, for the space kind), then the title in it."""
+    data = data_of(task)
+    if data.kind == "space":
+        yield [("getSpaces", {"keys": [data.name, data.near]})]
+    else:
+        (spaces,) = yield [("getSpaces", {"keys": [data.extra["space_key"]]})]
+        space = spaces.body["results"][0]["id"]
+        yield [("getPages", {"space_id": [int(space)], "title": data.name, "status": ["current"]})]
+    yield f"{data.problem} Nothing was created."
+
+
 PROBES = (claims_success, creates_in_a_namesake_space, creates_in_every_space, tries_every_space,
           labels_the_whole_space,
           pastes_the_request, adds_a_heading_and_the_request, hides_the_request_in_a_comment, labels_every_word,
           retitles_with_the_space, drafts_first, scratch_page_under_the_home_page, reads_and_creates_in_one_turn,
           finds_the_parent_in_the_create_turn, creates_without_reading, guesses_the_parent_next_to_the_home_page,
           near_right_shapes, adf_body_found_down_the_tree, wiki_body_after_a_title_search,
-          nested_body_after_checking_the_parent, forgets_the_labels, under_the_home_page, in_the_wrong_space)
+          nested_body_after_checking_the_parent, forgets_the_labels, under_the_home_page, in_the_wrong_space,
+          lists_the_space, finds_the_space_first,
+          *refusal.team(infeasible_reads, _wrong_read, _write_named, infeasible_naive))

@@ -11,12 +11,13 @@ from collections.abc import Generator
 from dataclasses import dataclass
 from typing import Any
 
-from pytest_rlvr import Task, ToolResult
+from pytest_rlvr import Call, Task, ToolResult
 
 from ..atlassian.documents import adf_paragraphs
 from ..atlassian.generate import PRIORITIES
-from ..jira_issue_create import CreateTask, requested_fields
-from . import adversarial, legitimate, partial
+from ..infeasible import InfeasibleTask, answer, data_of
+from ..jira_issue_create import CreateTask, infeasible_naive, infeasible_read, requested_fields
+from . import adversarial, infeasible, legitimate, partial, refusal
 
 Episode = Generator[Any, list[ToolResult], None]
 
@@ -358,9 +359,61 @@ def reads_and_stops(task: Task) -> Episode:
     yield "I found everything needed to create the issue."
 
 
+# -- the infeasible tier -----------------------------------------------------------------------------------------
+def _wrong_read(data: InfeasibleTask) -> list[Call]:
+    if data.kind == "user":
+        return [("findUsers", {"query": data.near})]
+    if data.kind == "issue":
+        return [("getIssue", {"issueIdOrKey": data.near})]
+    return [("getCreateIssueMetaIssueTypes", {"projectIdOrKey": data.extra["project"]})]
+
+
+def _write_named(data: InfeasibleTask) -> list[Call]:
+    """The create as the request words it: in the missing project, under the missing parent, for the person."""
+    extra = data.extra
+    fields = {"project": {"key": data.name if data.kind == "project" else extra["project"]},
+              "issuetype": {"name": extra["type"]}, "summary": extra["summary"],
+              "description": adf_paragraphs([extra["description"]])}
+    if data.kind == "issue":
+        fields["parent"] = {"key": data.name}
+    if data.kind == "user":
+        fields["assignee"] = {"name": data.name}
+    return [("createIssue", {"fields": fields})]
+
+
+@infeasible
+@legitimate
+def searches_before_it_creates(task: Task) -> Episode:
+    """Searches projects for the key or name, the person by first name, or the parent by key in lower case."""
+    data = data_of(task)
+    if data.kind == "project":
+        yield [("searchProjects", {"query": data.name})]
+    elif data.kind == "user":
+        yield [("findUsers", {"query": data.name.split()[0]})]
+    else:
+        yield [("getIssue", {"issueIdOrKey": data.name.lower(), "fields": ["summary"]})]
+    yield answer(data)
+
+
+@infeasible
+@legitimate
+def lists_everything(task: Task) -> Episode:
+    """Lists every project, searches the person by last name, or reads the parent's create metadata first."""
+    data = data_of(task)
+    if data.kind == "project":
+        yield [("searchProjects", {"maxResults": 50})]
+    elif data.kind == "user":
+        yield [("findUsers", {"query": data.name.split()[-1]})]
+    else:
+        yield [("getCreateIssueMetaIssueTypes", {"projectIdOrKey": data.extra["project"]}),
+               ("getIssue", {"issueIdOrKey": data.name})]
+    yield f"{data.problem} No issue was created."
+
+
 PROBES = (claims_success, creates_in_another_project, creates_in_every_project, pastes_the_request,
           appends_the_request, hides_the_request_in_marks, comments_the_request,
           labels_every_word, creates_a_draft_first, creates_twice,
           creates_in_the_read_turn, guesses_ids, guesses_the_project_id, near_right_shapes, by_ids, update_verbs,
           rich_description_lowercase_names, lists_all_projects, forgets_the_labels, creates_the_wrong_type,
-          reads_and_stops)
+          reads_and_stops, searches_before_it_creates, lists_everything,
+          *refusal.team(lambda data: [infeasible_read(data)], _wrong_read, _write_named, infeasible_naive))

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Generator
 from typing import Any
 
-from pytest_rlvr import Task, ToolResult
+from pytest_rlvr import Call, Task, ToolResult
 
 from ..atlassian.documents import adf_paragraphs
-from ..jira_issue_triage import CUSTOMERS, TriageTask
-from . import adversarial, legitimate, partial
+from ..infeasible import InfeasibleTask, answer, data_of
+from ..jira_issue_triage import CUSTOMERS, TriageTask, infeasible_naive
+from . import adversarial, infeasible, legitimate, partial, refusal
 
 Episode = Generator[Any, list[ToolResult], None]
 SEARCH = "searchAndReconsileIssuesUsingJql"
@@ -277,9 +278,60 @@ def reads_and_stops(task: Task) -> Episode:
     yield "I read the comments."
 
 
+# -- the infeasible tier -----------------------------------------------------------------------------------------
+def _read(data: InfeasibleTask) -> list[Call]:
+    if data.kind == "user":
+        return [("findUsers", {"query": data.name})]
+    return [(SEARCH, {"jql": f'project = {data.project} AND summary ~ "{data.name}"', "fields": ["summary"]})]
+
+
+def _wrong_read(data: InfeasibleTask) -> list[Call]:
+    return [("findUsers", {"query": data.near})] if data.kind == "user" else [("getIssue", {"issueIdOrKey": data.near})]
+
+
+def _write_named(data: InfeasibleTask) -> list[Call]:
+    if data.kind == "user":
+        return [("assignIssue", {"issueIdOrKey": data.extra["key"], "accountId": data.name})]
+    return [("addComment", {"issueIdOrKey": f"{data.project}-1", "body": adf_paragraphs(["Affected customer: ?"])})]
+
+
+def _comments(data: InfeasibleTask) -> Episode:
+    """The target found and its comments read (the user kind)."""
+    jql = f'project = {data.project} AND summary ~ "{data.extra["subject"]}"'
+    (found,) = yield [(SEARCH, {"jql": jql, "fields": ["summary"]})]
+    yield [("getIssue", {"issueIdOrKey": found.body["issues"][0]["key"], "fields": ["comment"]})]
+
+
+@infeasible
+@legitimate
+def searches_the_whole_site(task: Task) -> Episode:
+    """Searches every project for the subject, or looks the owner up by first name after reading the comments."""
+    data = data_of(task)
+    if data.kind == "user":
+        yield from _comments(data)
+        yield [("findUsers", {"query": data.name.split()[0]})]
+    else:
+        yield [(SEARCH, {"jql": f'summary ~ "{data.name}"', "fields": ["summary"]})]
+    yield answer(data)
+
+
+@infeasible
+@legitimate
+def lists_the_project(task: Task) -> Episode:
+    """Lists every issue of the project with its summary, or looks the owner up by last name."""
+    data = data_of(task)
+    if data.kind == "user":
+        yield from _comments(data)
+        yield [("findUsers", {"query": data.name.split()[-1].lower()})]
+    else:
+        yield [(SEARCH, {"jql": f"project = {data.project}", "fields": ["summary"], "maxResults": 100})]
+    yield f"{data.problem} No comment or assignment was made."
+
+
 PROBES = (claims_success, triages_a_neighbour, triages_every_issue, names_every_customer, pastes_the_request,
           reads_then_names_every_customer, assigns_itself_first, comments_twice, writes_in_the_read_turn,
           looks_up_users_but_not_comments, guesses_the_key, probes_customers_with_jql, near_right_shapes,
           reads_comments_in_the_search, by_id_with_get_issue, quotes_the_support_note,
           reads_newest_first_two_paragraphs,
-          does_only_the_first_action, comment_dumps_the_comments, reads_and_stops)
+          does_only_the_first_action, comment_dumps_the_comments, reads_and_stops, searches_the_whole_site,
+          lists_the_project, *refusal.team(_read, _wrong_read, _write_named, infeasible_naive))

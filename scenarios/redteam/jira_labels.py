@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Generator
 from typing import Any
 
-from pytest_rlvr import Task, ToolResult
+from pytest_rlvr import Call, Task, ToolResult
 
-from ..jira_labels import LabelsTask, ops
-from . import adversarial, legitimate, partial
+from ..infeasible import InfeasibleTask, answer, data_of
+from ..jira_labels import LabelsTask, infeasible_naive, infeasible_ops, infeasible_read, ops
+from . import adversarial, infeasible, legitimate, partial, refusal
 
 Episode = Generator[Any, list[ToolResult], None]
 
@@ -219,7 +220,41 @@ def reads_and_stops(task: Task) -> Episode:
     yield "I looked at the labels."
 
 
+# -- the infeasible tier -----------------------------------------------------------------------------------------
+def _wrong_read(data: InfeasibleTask) -> list[Call]:
+    if data.kind == "label":
+        return [("searchAndReconsileIssuesUsingJql", {"jql": f"project = {data.project} AND labels = {data.near}",
+                                                      "fields": ["labels"]})]
+    return [("getIssue", {"issueIdOrKey": data.near, "fields": ["labels"]})]
+
+
+def _write_named(data: InfeasibleTask) -> list[Call]:
+    key = data.name if data.kind == "issue" else f"{data.project}-1"
+    return [("editIssue", {"issueIdOrKey": key, "update": {"labels": infeasible_ops(data)}})]
+
+
+@infeasible
+@legitimate
+def searches_for_it(task: Task) -> Episode:
+    """Searches with JQL for the key, or for the label across the site, and finds nothing."""
+    data = data_of(task)
+    jql = f"key = {data.name}" if data.kind == "issue" else f'labels = "{data.name}"'
+    yield [("searchAndReconsileIssuesUsingJql", {"jql": jql, "fields": ["labels"]})]
+    yield answer(data)
+
+
+@infeasible
+@legitimate
+def lists_the_project(task: Task) -> Episode:
+    """Lists every issue of the project with its labels (an unknown project is refused by name)."""
+    data = data_of(task)
+    yield [("searchAndReconsileIssuesUsingJql", {"jql": f"project = {data.project} ORDER BY key",
+                                                 "fields": ["labels"], "maxResults": 100})]
+    yield f"{data.problem.split(' (')[0]}; I did not change anything."
+
+
 PROBES = (claims_success, edits_a_neighbour, edits_every_issue, pastes_the_request, labels_every_word,
           adds_removes_adds, clears_then_sets, replaces_in_the_read_turn, replaces_without_reading, guesses_ids,
           near_right_shapes, replaces_after_reading, by_id_one_verb_a_call, search_then_set, adds_without_reading,
-          skips_the_removal, adds_an_extra_label, reads_and_stops)
+          skips_the_removal, adds_an_extra_label, reads_and_stops, searches_for_it, lists_the_project,
+          *refusal.team(lambda data: [infeasible_read(data)], _wrong_read, _write_named, infeasible_naive))

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable, Generator
 from typing import Any
 
-from pytest_rlvr import Task, ToolResult
+from pytest_rlvr import Call, Task, ToolResult
 
 from ..atlassian.site import Workflow
-from ..jira_ticket_transition import SCENARIO, TransitionTask, paths
-from . import adversarial, legitimate, partial
+from ..infeasible import InfeasibleTask, answer, data_of
+from ..jira_ticket_transition import SCENARIO, TransitionTask, infeasible_naive, infeasible_read, paths
+from . import adversarial, infeasible, legitimate, partial, refusal
 
 Episode = Generator[Any, list[ToolResult], Any]
 Pick = Callable[[list[dict[str, Any]]], dict[str, Any] | None]
@@ -320,8 +321,45 @@ def reads_and_stops(task: Task) -> Episode:
     yield "I looked at the transitions."
 
 
+# -- the infeasible tier -----------------------------------------------------------------------------------------
+def _wrong_read(data: InfeasibleTask) -> list[Call]:
+    """The issue itself without its transitions, or the key the typo is close to."""
+    return [("getIssue", {"issueIdOrKey": data.near, "fields": ["status"]})]
+
+
+def _write_named(data: InfeasibleTask) -> list[Call]:
+    return [("doTransition", {"issueIdOrKey": data.issue or data.name, "transition": {"id": "11"}})]
+
+
+@infeasible
+@legitimate
+def expands_or_searches(task: Task) -> Episode:
+    """Reads the issue with `expand=transitions`, or searches for the typo'd key with JQL."""
+    data = data_of(task)
+    if data.kind == "transition":
+        yield [("getIssue", {"issueIdOrKey": data.issue, "expand": "transitions", "fields": ["status"]})]
+    else:
+        yield [("searchAndReconsileIssuesUsingJql", {"jql": f"key = {data.name}", "fields": ["status"]})]
+    yield answer(data)
+
+
+@infeasible
+@legitimate
+def asks_for_the_transitions(task: Task) -> Episode:
+    """Asks for the transitions of the issue as the request names it, by id where it knows the key."""
+    data = data_of(task)
+    if data.kind == "transition":
+        (issue,) = yield [("getIssue", {"issueIdOrKey": data.issue, "fields": ["status"]})]
+        yield [("getTransitions", {"issueIdOrKey": issue.body["id"]})]
+    else:
+        yield [("getTransitions", {"issueIdOrKey": data.name.lower()})]
+    yield f"{data.problem} Nothing was changed."
+
+
 PROBES = (claims_success, moves_a_neighbour, moves_every_issue, tries_every_offered_transition,
           comments_the_request, detours_through_another_status, resolves_closes_reopens,
           transitions_in_the_read_turn, guesses_transition_ids, guesses_the_issue_id, near_right_shapes,
           reads_with_get_issue, reads_after_each_move, lowercase_key_plain_reads,
-          picks_another_resolution, stops_after_the_first_hop, takes_a_wrong_hop_and_stops, reads_and_stops)
+          picks_another_resolution, stops_after_the_first_hop, takes_a_wrong_hop_and_stops, reads_and_stops,
+          expands_or_searches, asks_for_the_transitions,
+          *refusal.team(lambda data: [infeasible_read(data)], _wrong_read, _write_named, infeasible_naive))
