@@ -43,6 +43,7 @@ from .reading import (
     norm,
     says_not_done,
     scalar,
+    scalars,
     show,
     steps,
     writes,
@@ -316,19 +317,6 @@ def reveals(trace: Trace, step: Step, data: InfeasibleTask) -> bool:
     return REVEALS[data.kind](trace, step, data)
 
 
-def _strings(value: Any) -> Iterator[str]:
-    """Every string and number inside a JSON value, as text."""
-    stack = [value]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, dict):
-            stack.extend(node.values())
-        elif isinstance(node, list):
-            stack.extend(node)
-        elif (text := scalar(node)) is not None:
-            yield text
-
-
 def asks_for_it(trace: Trace, step: Step, data: InfeasibleTask) -> bool:
     """Whether a read's arguments name what the request named (a search `query` may be part of it, three
     characters or more); for a transition, the issue to move."""
@@ -338,7 +326,7 @@ def asks_for_it(trace: Trace, step: Step, data: InfeasibleTask) -> bool:
         return issue_key(trace, step.arg("issueIdOrKey")) == data.issue or _mentions(step.arg("jql"), data.issue or "")
     query = scalar(step.arg("query")) or ""
     return (len(query) >= 3 and query.casefold() in data.name.casefold()) or any(
-        _mentions(text, data.name) for text in _strings(step.args))
+        _mentions(text, data.name) for text in scalars(step.args))
 
 
 # -- checks ---------------------------------------------------------------------------------------------------

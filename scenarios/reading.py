@@ -225,7 +225,7 @@ def routes(workflow: dict[str, Any], start: str, target: str) -> list[list[dict[
 
 
 # -- what the policy knew -------------------------------------------------------------------------------------
-def _scalars(value: Any) -> Iterator[str]:
+def scalars(value: Any) -> Iterator[str]:
     """Every string and number inside a JSON value, as text."""
     stack = [value]
     while stack:
@@ -249,7 +249,7 @@ def known_before(trace: Trace, turn: int) -> set[str]:
     for t in trace.turns[:turn]:
         for result in t.results:
             if result.ok:
-                known.update(_scalars(result.body))
+                known.update(scalars(result.body))
     return known
 
 
