@@ -44,6 +44,8 @@ class ScenarioStats:
         check_pass_rates: Each check's share of samples in which it held.
         failing_checks: How many samples each check failed in, most frequent first.
         checks_versions: The checks versions the cases were scored with (one, unless the run mixed them).
+        spread: Share of cases whose samples' rewards are not all equal (the groups GRPO can learn from); None
+            when k < 2 or no case recorded its rewards.
         tiers: Per task tier (easy, medium, hard, infeasible, then any other in name order): its cases' mean
             reward, how many cases it has and how many passed.
     """
@@ -58,6 +60,7 @@ class ScenarioStats:
     pass_at_1: float | None = None
     pass_at_k: float | None = None
     pass_hat_k: float | None = None
+    spread: float | None = None
     check_pass_rates: dict[str, float] = field(default_factory=dict)
     failing_checks: list[tuple[str, int]] = field(default_factory=list)
     checks_versions: list[str] = field(default_factory=list)
@@ -78,11 +81,18 @@ class ScenarioStats:
             "pass@1": self.pass_at_1,
             "pass@k": self.pass_at_k,
             "pass^k": self.pass_hat_k,
+            "spread": self.spread,
             "checks": self.check_pass_rates,
             "failing_checks": dict(self.failing_checks),
             "checks_versions": self.checks_versions,
             "tiers": {name: t.to_dict() for name, t in self.tiers.items()},
         }
+
+
+def has_spread(rewards: Iterable[float], tolerance: float = 1e-9) -> bool:
+    """Whether a group's rewards are not all equal: GRPO's advantages are all zero on a group without a spread."""
+    values = list(rewards)
+    return bool(values) and max(values) - min(values) > tolerance
 
 
 def unique_records(records: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
@@ -115,6 +125,9 @@ def _scenario(name: str, rows: list[Mapping[str, Any]]) -> ScenarioStats:
     stats.pass_at_1 = sum(r["successes"] / r["samples"] for r in scored) / len(scored)
     stats.pass_at_k = sum(pass_at_k(r["samples"], r["successes"], k) for r in scored) / len(scored)
     stats.pass_hat_k = sum(pass_hat_k(r["samples"], r["successes"], k) for r in scored) / len(scored)
+    groups = [r["rewards"] for r in scored if isinstance(r.get("rewards"), list)]
+    if k > 1 and groups:
+        stats.spread = sum(1 for rewards in groups if has_spread(rewards)) / len(groups)
     held: Counter[str] = Counter()
     total: Counter[str] = Counter()
     for r in scored:

@@ -61,9 +61,22 @@ def tier_lines(stats: Mapping[str, ScenarioStats]) -> list[str]:
     return lines
 
 
+def spread_lines(stats: Mapping[str, ScenarioStats]) -> list[str]:
+    """One line per scenario sampled more than once: the share of cases whose samples' rewards differ (the
+    groups GRPO can learn from), flagged when there is none."""
+    lines = []
+    for s in stats.values():
+        if s.spread is not None:
+            flag = " (none: every case's samples scored alike, GRPO has no signal)" if s.spread == 0 else ""
+            lines.append(f"{s.name}: share of cases whose sample rewards differ (groups with a spread): "
+                         f"{s.spread:.3f}{flag}")
+    return lines
+
+
 def render(stats: Mapping[str, ScenarioStats], title: str, width: int, color: bool) -> str:
     """The summary as text for pytest's terminal writer, at least as wide as the table (never truncated)."""
-    return render_table(summary_table(stats, title), [*tier_lines(stats), *failing_lines(stats)], width, color)
+    lines = [*tier_lines(stats), *spread_lines(stats), *failing_lines(stats)]
+    return render_table(summary_table(stats, title), lines, width, color)
 
 
 def render_table(table: Table, lines: Sequence[str], width: int, color: bool) -> str:

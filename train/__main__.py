@@ -1,15 +1,20 @@
-"""python -m train grpo|sft --output DIR [options]: see `python -m train grpo --help`."""
+"""python -m train grpo|sft --output DIR [options], or probe [options]: see `python -m train grpo --help`."""
 
 from __future__ import annotations
 
 import sys
 
-from .config import ConfigError, parse
+from .config import ConfigError, ProbeConfig, parse
 
 
 def main(argv: list[str]) -> int:
     try:
         cfg = parse(argv)
+        if isinstance(cfg, ProbeConfig):
+            from .probe import probe
+
+            probe(cfg)
+            return 0
         from . import run
 
         out = run.grpo(cfg) if cfg.command == "grpo" else run.sft(cfg)

@@ -51,6 +51,23 @@ class TrainConfig:
         (self.output / "train-config.json").write_text(json.dumps(self.to_dict(), indent=1) + "\n")
 
 
+@dataclass(frozen=True)
+class ProbeConfig:
+    """`python -m train probe`: K rollouts per train task, to see whether GRPO would have a spread to learn from."""
+
+    model: str
+    scenarios: tuple[str, ...]
+    tasks: int = 8  # train tasks per scenario (the first ones of the tiers asked for, as GRPO's prompt pool)
+    samples: int = 4  # rollouts per task: GRPO's group size
+    temperature: float = 1.0
+    max_tokens: int = 256
+    max_turns: int | None = None  # the scenario's own limit when None
+    tiers: tuple[str, ...] = ("easy", "medium", "hard", "infeasible")
+    seed: int = 0  # the training seed: which train tasks (as `grpo --seed`), and every sample's seed
+    save: Path | None = None  # where to write the figures as JSON
+    command: str = "probe"
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m train", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -89,22 +106,61 @@ def parser() -> argparse.ArgumentParser:
             s.add_argument("--vllm", choices=("colocate", "server"), default=None,
                            help="GRPO: generate turns with TRL's vLLM engine, in this process's GPU (colocate) or "
                                 "a `trl vllm-serve` server (server); default: transformers in-process")
+    s = sub.add_parser("probe", help="learnability pre-flight: K rollouts per train task; the share of groups "
+                       "with a spread of rewards per scenario and tier (GRPO learns from those only)")
+    s.add_argument("--model", default="smollm2-135m",
+                   help="alias, checkpoint directory, model id, or a scripted policy (oracle, naive, random, noop)")
+    s.add_argument("--scenarios", default="all", help="comma-separated scenario names, or 'all'")
+    s.add_argument("--tasks", type=int, default=8, help="train tasks per scenario (the first ones, as GRPO's)")
+    s.add_argument("--samples", type=int, default=4, help="rollouts per task (GRPO's --group-size)")
+    s.add_argument("--temperature", type=float, default=1.0)
+    s.add_argument("--max-tokens", type=int, default=256, help="tokens per assistant turn")
+    s.add_argument("--max-turns", type=int, default=None, help="assistant turns per rollout (default: the scenario's)")
+    s.add_argument("--tiers", default="all", help="comma-separated task tiers, or 'all' (default)")
+    s.add_argument("--seed", type=int, default=0, help="training seed: which train tasks, and the samples' seeds")
+    s.add_argument("--save", type=Path, default=None, help="also write the figures (and the groups' rewards) as JSON")
     return p
 
 
-def parse(argv: list[str]) -> TrainConfig:
+def _scenarios(spec: str) -> tuple[str, ...]:
     from scenarios import SCENARIOS
-    from scenarios.base import ALL_TIERS
 
-    a = parser().parse_args(argv)
-    names = tuple(SCENARIOS) if a.scenarios == "all" else tuple(s.strip() for s in a.scenarios.split(","))
+    names = tuple(SCENARIOS) if spec == "all" else tuple(s.strip() for s in spec.split(","))
     unknown = [n for n in names if n not in SCENARIOS]
     if unknown:
         raise ConfigError(f"--scenarios: unknown scenario {unknown[0]!r}; known: {', '.join(SCENARIOS)}")
-    tiers = ALL_TIERS if a.tiers == "all" else tuple(dict.fromkeys(t.strip() for t in a.tiers.split(",")))
+    return names
+
+
+def _tiers(spec: str) -> tuple[str, ...]:
+    from scenarios.base import ALL_TIERS
+
+    tiers = ALL_TIERS if spec == "all" else tuple(dict.fromkeys(t.strip() for t in spec.split(",")))
     wrong = [t for t in tiers if t not in ALL_TIERS]
     if wrong:
         raise ConfigError(f"--tiers: unknown tier {wrong[0]!r}; known: {', '.join(ALL_TIERS)}, or all")
+    return tiers
+
+
+def parse_probe(a: argparse.Namespace) -> ProbeConfig:
+    """The probe's options, checked."""
+    for name in ("tasks", "samples", "max_tokens", "max_turns"):
+        value = getattr(a, name)
+        if value is not None and value < 1:
+            raise ConfigError(f"--{name.replace('_', '-')}={value}: must be at least 1")
+    if a.temperature < 0:
+        raise ConfigError(f"--temperature={a.temperature}: must be 0 or more")
+    return ProbeConfig(a.model, _scenarios(a.scenarios), tasks=a.tasks, samples=a.samples,
+                       temperature=a.temperature, max_tokens=a.max_tokens, max_turns=a.max_turns,
+                       tiers=_tiers(a.tiers), seed=a.seed, save=a.save)
+
+
+def parse(argv: list[str]) -> TrainConfig | ProbeConfig:
+    a = parser().parse_args(argv)
+    if a.command == "probe":
+        return parse_probe(a)
+    names = _scenarios(a.scenarios)
+    tiers = _tiers(a.tiers)
     if a.split != "train":
         raise ConfigError(f"--split={a.split}: training uses the train split only; eval tasks are held out")
     for name in ("steps", "group_size", "batch_size", "max_turns", "max_completion_length", "max_tokens", "tasks"):
