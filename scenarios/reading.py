@@ -62,6 +62,18 @@ NOT_DONE_PHRASES = (
 )
 """What an answer that declines says, in any case: the documented list `says_not_done` reads answers with (a
 plain "not" is not on it: "I will not make any changes" declines nothing)."""
+MOST_NOT_DONE = 4
+"""The most phrases of `NOT_DONE_PHRASES` an answer may hold: one that says "not found" of everything names nothing
+in particular."""
+CLAIMS_DONE_PHRASES = (
+    "i made the change", "i have made", "i've made", "i added", "i have added", "i've added", "i created",
+    "i have created", "i've created", "i updated", "i have updated", "i've updated", "i moved", "i have moved",
+    "i transitioned", "i have transitioned", "i assigned", "i have assigned", "i labelled", "i labeled",
+    "i applied", "i have applied", "successfully",
+)
+"""What an answer that claims the work was done says (also "Done" opening a sentence); followed by "nothing" or
+"no" it claims nothing ("I added nothing"). First-person only: a passive "was created" is as often denied ("no
+issue was created")."""
 NOT_DONE_NEAR = 80
 """The most characters between a named thing and a phrase of `NOT_DONE_PHRASES` for the answer to say that
 thing is what is wrong."""
@@ -310,6 +322,20 @@ _NOT_DONE = re.compile(r"(?<!\w)(?:" + "|".join(re.escape(p) for p in NOT_DONE_P
 def _plain(text: Any) -> str:
     """Text lower-cased, whitespace collapsed, typographic apostrophes made plain; "" for a non-string."""
     return norm(text).casefold().replace("\u2019", "'").replace("\u2018", "'")
+
+
+_CLAIMS_DONE = re.compile(r"(?:(?<!\w)(?:" + "|".join(re.escape(p) for p in CLAIMS_DONE_PHRASES) + r")(?!\w)"
+                          r"|(?:^|[.!?:]\s+)done(?!\w))(?!\s+(?:nothing|no|none)(?!\w))")
+
+
+def claims_done(text: Any) -> bool:
+    """Whether a text claims the work was done (a phrase of `CLAIMS_DONE_PHRASES`, or "Done" opening a sentence)."""
+    return _CLAIMS_DONE.search(_plain(text)) is not None
+
+
+def not_done_count(text: Any) -> int:
+    """How many phrases of `NOT_DONE_PHRASES` a text holds."""
+    return len(_NOT_DONE.findall(_plain(text)))
 
 
 def declines(text: Any) -> bool:
