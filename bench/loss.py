@@ -38,12 +38,12 @@ def main() -> None:
 
 def grpo() -> None:
     import torch
-    import trl
 
     from scenarios import SCENARIOS
     from scenarios.scoring import play
     from train.config import TrainConfig
     from train.run import grpo_trainer
+    from train.trainer import per_token_logps
 
     scenario = SCENARIOS["jira_labels"]
     with tempfile.TemporaryDirectory() as tmp:
@@ -63,7 +63,7 @@ def grpo() -> None:
 
     def ours() -> torch.Tensor:
         model.zero_grad()
-        logps, _, _ = trainer._get_per_token_logps_and_entropies(model, ids, mask, keep, compute_entropy=True)
+        logps, _ = per_token_logps(trainer, model, ids, mask, keep, compute_entropy=True)
         (logps * mask[:, -keep:]).sum().backward()
         return logps.detach()
 
@@ -71,8 +71,8 @@ def grpo() -> None:
         model.zero_grad()
         rows = []
         for i in range(ROWS):  # one sequence per micro-batch, gradients accumulate
-            logps, _, _ = trl.GRPOTrainer._get_per_token_logps_and_entropies(
-                trainer, model, ids[i:i + 1], mask[i:i + 1], keep, compute_entropy=True)
+            logps, _ = per_token_logps(trainer, model, ids[i:i + 1], mask[i:i + 1], keep, compute_entropy=True,
+                                       trl_pass=True)
             (logps * mask[i:i + 1, -keep:]).sum().backward()
             rows.append(logps.detach())
         return torch.cat(rows)

@@ -34,40 +34,89 @@ def template(name: str) -> str:
     return path.read_text()
 
 
-def model_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Messages for a chat template: tool-call arguments as objects where they parsed, raw text where not.
+def model_messages(messages: list[dict[str, Any]], tool_format: str = "hermes") -> list[dict[str, Any]]:
+    """Messages for a chat template, so that it renders each assistant turn's tool calls as the model wrote them.
 
-    A <tool_call> block that did not parse at all is shown as the model wrote it, in the message's text: as
-    a structured call its whole text would render as a JSON string inside a well-formed call, which the model
-    never wrote, and which training would then score in place of what it did write.
+    A turn whose calls all have object arguments keeps them as structured calls; for the XML format
+    (`qwen3_coder`) each parameter is passed as the text that parses back to its value, since Qwen3.5's
+    template writes values with Python's str() (false as False, null as None). A turn with any other call (a
+    <tool_call> block that did not parse, arguments that are not an object) becomes text, all its calls in the
+    order written: a template renders a message's text before its structured calls, and renders a call whose
+    arguments are text as something the model never wrote (or fails), which training would then score.
     """
     out = []
     for m in messages:
         if m.get("tool_calls"):
-            calls, blocks = [], []
-            for c in m["tool_calls"]:
-                name, raw = c["function"]["name"], c["function"]["arguments"]
-                if isinstance(raw, str) and _unparsed_block(name, raw):
-                    blocks.append(f"<tool_call>\n{raw}\n</tool_call>")
-                    continue
-                try:
-                    arguments = json.loads(raw) if isinstance(raw, str) else raw
-                except ValueError:
-                    arguments = raw
-                calls.append({"type": "function", "function": {"name": name, "arguments": arguments}})
-            m = {**m, "content": "\n".join(filter(None, [m.get("content") or "", *blocks]))}
-            if calls:
-                m["tool_calls"] = calls
+            written = [(c["function"]["name"], c["function"]["arguments"]) for c in m["tool_calls"]]
+            arguments = [None if isinstance(raw, str) and _unparsed_block(name, raw, tool_format) else _loaded(raw)
+                         for name, raw in written]
+            if all(isinstance(a, dict) for a in arguments):
+                m = {**m, "tool_calls": [
+                    {"type": "function", "function": {"name": name, "arguments": _for_template(args, tool_format)}}
+                    for (name, _), args in zip(written, arguments, strict=True)]}
             else:
-                del m["tool_calls"]
+                blocks = "\n".join(_written(name, raw, tool_format) for name, raw in written)
+                prose = m.get("content") or ""
+                if prose:  # as the template joins a message's text and its first call
+                    blocks = prose + ("\n\n" if tool_format == "qwen3_coder" else "\n") + blocks
+                m = {**{k: v for k, v in m.items() if k != "tool_calls"}, "content": blocks}
         out.append(m)
     return out
 
 
-def _unparsed_block(name: str, raw: str) -> bool:
+def thinking_prefix(prompt: str) -> str:
+    """"<think>" where the prompt leaves a thinking block open (a thinking template's generation prompt): the
+    generation goes on inside it, and is parsed with the tag put back."""
+    return "<think>" if prompt.rfind("<think>") > prompt.rfind("</think>") else ""
+
+
+def _loaded(raw: Any) -> Any:
+    """A call's arguments as JSON data where they parse, else the raw text."""
+    if not isinstance(raw, str):
+        return raw
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw
+
+
+def _for_template(arguments: dict[str, Any], tool_format: str) -> dict[str, Any]:
+    if tool_format != "qwen3_coder":
+        return arguments
+    return {key: _parameter(value) for key, value in arguments.items()}
+
+
+def _parameter(value: Any) -> str:
+    """A value as the XML format writes a parameter: a string as itself, unless the parser would read that as
+    JSON (then quoted, as it must have been written); anything else as JSON (as the parser reads it back)."""
+    if isinstance(value, str):
+        try:
+            json.loads(value)
+        except ValueError:
+            return value
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _written(name: str, raw: Any, tool_format: str) -> str:
+    """A call as a <tool_call> block: an unparsed block as the model wrote it, any other in the format's form
+    (the form the template gives a structured call)."""
+    if isinstance(raw, str) and _unparsed_block(name, raw, tool_format):
+        return f"<tool_call>\n{raw}\n</tool_call>"
+    arguments = _loaded(raw)
+    if tool_format == "qwen3_coder":
+        if isinstance(arguments, dict):
+            body = "".join(f"<parameter={k}>\n{_parameter(v)}\n</parameter>\n" for k, v in arguments.items())
+        else:  # not from our parser, which always finds an object: shown as it came
+            body = (raw if isinstance(raw, str) else json.dumps(raw, ensure_ascii=False)) + "\n"
+        return f"<tool_call>\n<function={name}>\n{body}</function>\n</tool_call>"
+    return f"<tool_call>\n{json.dumps({'name': name, 'arguments': arguments}, ensure_ascii=False)}\n</tool_call>"
+
+
+def _unparsed_block(name: str, raw: str, tool_format: str) -> bool:
     """Whether `raw` is a whole <tool_call> block that failed to parse (the parser keeps such a block as the
     call's raw text, with the name it could find), rather than the unparsed arguments of a named call."""
-    call = _xml(raw, "")[0] if raw.lstrip().startswith("<function=") else _hermes(raw.strip(), "")
+    xml = tool_format == "qwen3_coder" or raw.startswith("<function=")
+    call = _xml(raw, "")[0] if xml else _hermes(raw, "")
     return call.parse_error is not None and call.name == name and call.raw_arguments == raw
 
 
@@ -108,7 +157,7 @@ def _hermes(block: str, call_id: str) -> ToolCall:
 def _xml(block: str, call_id: str) -> list[ToolCall]:
     functions = XML_FUNCTION.findall(block)
     if not functions:
-        return [ToolCall(call_id, "", block, None, "a <tool_call> needs <function=name>")]
+        return [ToolCall(call_id, "", block.strip(), None, "a <tool_call> needs <function=name>")]
     calls = []
     for n, (name, body) in enumerate(functions):
         arguments: dict[str, Any] = {}

@@ -17,9 +17,9 @@ from typing import Any
 
 from pytest_rlvr.policy import AssistantTurn, TurnRequest
 
-from .chat import model_messages, parse, template
+from .chat import model_messages, parse, template, thinking_prefix
 from .prefix import PrefixCache
-from .registry import EMBEDDED, ModelSpec
+from .registry import ModelSpec
 
 CACHE_BYTES = 4 << 30  # the prefix cache's keys and values: about 30 sequences of SmolLM2 at 3,000 tokens
 
@@ -55,11 +55,9 @@ class TransformersPolicy:
                 import torch
                 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-                path = self.spec.model
-                if self.spec.alias == EMBEDDED:
-                    from .weights import embedded_checkpoint
+                from .adapter import weights
 
-                    path = str(embedded_checkpoint())
+                path = weights(self.spec)
                 tokenizer = AutoTokenizer.from_pretrained(path)
                 if not Path(path, "rlvr-model.json").exists():  # a checkpoint of ours carries its template
                     tokenizer.chat_template = template(self.spec.template)
@@ -74,20 +72,22 @@ class TransformersPolicy:
 
     def render(self, request: TurnRequest) -> str:
         tokenizer, _ = self.load()
-        return tokenizer.apply_chat_template(model_messages(request.messages), tools=list(request.tools),
-                                             add_generation_prompt=True, tokenize=False,
-                                             enable_thinking=self.spec.thinking)
+        messages = model_messages(request.messages, self.spec.tool_format)
+        return tokenizer.apply_chat_template(messages, tools=list(request.tools), add_generation_prompt=True,
+                                             tokenize=False, enable_thinking=self.spec.thinking)
 
     async def generate(self, requests: Sequence[TurnRequest]) -> list[AssistantTurn]:
         return await asyncio.to_thread(self._generate, list(requests))
 
     def _generate(self, requests: list[TurnRequest]) -> list[AssistantTurn]:
         tokenizer, _ = self.load()
-        rows = [tokenizer(self.render(r), add_special_tokens=False)["input_ids"] for r in requests]
+        prompts = [self.render(r) for r in requests]
+        rows = [tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
         turns = []
-        for row, new, request in zip(rows, self.complete(rows, requests), requests, strict=True):
+        for prompt, row, new, request in zip(prompts, rows, self.complete(rows, requests), requests, strict=True):
             new = new[:request.sampling.max_tokens]
-            prose, calls = parse(tokenizer.decode(new, skip_special_tokens=True), self.spec.tool_format)
+            text = thinking_prefix(prompt) + tokenizer.decode(new, skip_special_tokens=True)
+            prose, calls = parse(text, self.spec.tool_format)
             turns.append(AssistantTurn(prose, calls, len(row), len(new)))
         return turns
 

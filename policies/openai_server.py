@@ -40,7 +40,7 @@ from urllib.parse import urlparse
 from pytest_rlvr.policy import AssistantTurn, InfrastructureError, PolicyRequestError, TurnRequest
 from pytest_rlvr.trace import ToolCall
 
-from .chat import THINK, model_messages, parse, template
+from .chat import THINK, model_messages, parse, template, thinking_prefix
 from .registry import EMBEDDED, METADATA, ModelSpec, origin
 
 RETRYABLE_STATUS = frozenset({408, 429})
@@ -397,8 +397,7 @@ class OpenAIPolicy:
         text = answer.choices[0].text or ""
         for marker in END_MARKERS:
             text = text.split(marker, 1)[0]
-        if prompt.rfind("<think>") > prompt.rfind("</think>"):  # the template opened the thinking block
-            text = "<think>" + text
+        text = thinking_prefix(prompt) + text  # "<think>" when the template opened the thinking block
         prose, calls = parse(text, self.spec.tool_format)
         return AssistantTurn(prose, calls, *_usage(answer))
 
@@ -407,7 +406,8 @@ class OpenAIPolicy:
         """The prompt for a request, rendered with our chat template (as training renders it)."""
         if self._renderer is None:
             await asyncio.to_thread(self._load_renderer)
-        return self._renderer(model_messages(request.messages), [dict(t) for t in request.tools])
+        messages = model_messages(request.messages, self.spec.tool_format)
+        return self._renderer(messages, [dict(t) for t in request.tools])
 
     def _load_renderer(self) -> None:
         with self._renderer_lock:
@@ -453,13 +453,11 @@ def _usage(completion: Any) -> tuple[int, int]:
 def _tokenizer(spec: ModelSpec) -> Any:
     """The model's tokenizer with our chat template, from a local directory (or the embedded model); None when
     there is none here (then the template alone renders the prompt)."""
-    path: str | None = spec.model if Path(spec.model).is_dir() else None
-    if path is None and spec.alias == EMBEDDED:
-        from .weights import embedded_checkpoint
+    from .adapter import weights
 
-        path = str(embedded_checkpoint())
-    if path is None:
+    if not Path(spec.model).is_dir() and spec.alias != EMBEDDED:
         return None
+    path = weights(spec)
     from transformers import AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(path)

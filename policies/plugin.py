@@ -46,7 +46,7 @@ def choose(model: str, backend: str, base_urls: tuple[str, ...]) -> tuple[str, s
         return backend, "--rlvr-backend"
     if base_urls:
         return "openai", "a base URL was given"
-    local = model == EMBEDDED or Path(model).expanduser().is_dir()
+    local = model == EMBEDDED or Path(resolve(model).model).is_dir()  # a checkpoint, or an alias of a local one
     if importlib.util.find_spec("vllm") is not None and gpu_present():
         return "vllm", "vLLM is installed and a GPU is present"
     if local:

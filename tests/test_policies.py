@@ -46,11 +46,15 @@ def test_qwen_xml_calls_and_thinking_are_parsed():
 
 
 def test_history_renders_parsed_arguments_as_objects():
-    messages = [{"role": "assistant", "content": None, "tool_calls": [
-        {"id": "a", "type": "function", "function": {"name": "f", "arguments": '{"x": 1}'}},
-        {"id": "b", "type": "function", "function": {"name": "g", "arguments": "{oops"}}]}]
-    calls = model_messages(messages)[0]["tool_calls"]
-    assert calls[0]["function"]["arguments"] == {"x": 1} and calls[1]["function"]["arguments"] == "{oops"
+    good = {"id": "a", "type": "function", "function": {"name": "f", "arguments": '{"x": 1}'}}
+    bad = {"id": "b", "type": "function", "function": {"name": "g", "arguments": "{oops"}}
+    (message,) = model_messages([{"role": "assistant", "content": None, "tool_calls": [good]}])
+    assert message["tool_calls"][0]["function"]["arguments"] == {"x": 1}
+    # arguments that did not parse: the turn is shown as text, its calls in the order written
+    (message,) = model_messages([{"role": "assistant", "content": "Both.", "tool_calls": [good, bad]}])
+    assert "tool_calls" not in message
+    assert message["content"] == ('Both.\n<tool_call>\n{"name": "f", "arguments": {"x": 1}}\n</tool_call>\n'
+                                  '<tool_call>\n{"name": "g", "arguments": "{oops"}\n</tool_call>')
 
 
 @pytest.mark.parametrize("block", [

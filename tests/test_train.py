@@ -193,7 +193,7 @@ def test_scoring_completion_positions_only_changes_no_log_prob(tiny):
     import trl.trainer.utils as fused
     from transformers import AutoModelForCausalLM
 
-    from train.run import score_completions_only
+    from train.trainer import score_completions_only
 
     model = AutoModelForCausalLM.from_pretrained(tiny)
     fused.add_fused_lm_head(model, temperature=1.0, cast_lm_head_to_fp32=False)

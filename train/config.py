@@ -40,10 +40,13 @@ class TrainConfig:
     float32: bool = False  # no bf16 autocast, even where the device multiplies bf16 natively
     beta: float = 0.0  # GRPO: weight of the KL term to the starting model (TRL's beta; 0 loads no reference)
     scale_rewards: str = "group"  # GRPO: divide advantages by the group's reward std ("group"), the batch's, or not
+    sampling: str = "uniform"  # GRPO prompts: TRL's shuffle, or "pool": mostly tasks with signal (train/pool.py)
+    pool: Path | None = None  # GRPO: a probe's JSON whose groups seed the pool's task states
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["output"] = str(self.output)
+        data["pool"] = None if self.pool is None else str(self.pool)
         return data
 
     def save(self) -> None:
@@ -106,6 +109,12 @@ def parser() -> argparse.ArgumentParser:
             s.add_argument("--vllm", choices=("colocate", "server"), default=None,
                            help="GRPO: generate turns with TRL's vLLM engine, in this process's GPU (colocate) or "
                                 "a `trl vllm-serve` server (server); default: transformers in-process")
+            s.add_argument("--sampling", choices=("uniform", "pool"), default=None,
+                           help="GRPO prompts: TRL's shuffle (default), or a difficulty pool: mostly tasks whose last "
+                                "group had a spread of rewards or that are not seen yet, some solved or flat ones")
+            s.add_argument("--pool", type=Path, default=None, metavar="PROBE.json",
+                           help="seed the pool's task states from `python -m train probe --save` (same --seed); "
+                                "implies --sampling pool")
     s = sub.add_parser("probe", help="learnability pre-flight: K rollouts per train task; the share of groups "
                        "with a spread of rewards per scenario and tier (GRPO learns from those only)")
     s.add_argument("--model", default="smollm2-135m",
@@ -176,6 +185,7 @@ def parse(argv: list[str]) -> TrainConfig | ProbeConfig:
     vllm = getattr(a, "vllm", None)
     if vllm:
         check_vllm()
+    sampling, pool = sampling_options(a, names)
     # GRPO on all weights of SmolLM2 degraded its warm start at 2e-5 within 12 steps, and improved it at 5e-6
     lr = a.learning_rate if a.learning_rate is not None else (5e-5 if a.command == "sft" else 5e-6)
     return TrainConfig(a.command, a.model, names, a.output, steps=a.steps, group_size=a.group_size,
@@ -184,7 +194,20 @@ def parse(argv: list[str]) -> TrainConfig | ProbeConfig:
                        temperature=a.temperature, tasks=a.tasks, tiers=tiers, resume=a.resume,
                        time_limit=a.time_limit,
                        split=a.split, vllm=vllm, float32=a.float32, beta=beta,
-                       scale_rewards=getattr(a, "scale_rewards", "group"))
+                       scale_rewards=getattr(a, "scale_rewards", "group"), sampling=sampling, pool=pool)
+
+
+def sampling_options(a: argparse.Namespace, scenarios: tuple[str, ...]) -> tuple[str, Path | None]:
+    """(--sampling, --pool) of a GRPO run: --pool implies the pool, which `train.pool.check` checks."""
+    pool = getattr(a, "pool", None)
+    sampling = getattr(a, "sampling", None) or ("pool" if pool is not None else "uniform")
+    if pool is not None and sampling != "pool":
+        raise ConfigError(f"--pool={pool}: seeds the difficulty pool, which --sampling {sampling} does not draw from")
+    if sampling == "pool":
+        from .pool import check
+
+        check(pool, scenarios, a.seed)
+    return sampling, pool
 
 
 def check_vllm() -> None:

@@ -50,8 +50,8 @@ def prompts(scenarios: list[Scenario], per_scenario: int, seed: int,
     return rows
 
 
-def demonstrations(scenarios: list[Scenario], per_scenario: int, seed: int,
-                   tiers: Sequence[str] = ALL) -> list[dict[str, Any]]:
+def demonstrations(scenarios: list[Scenario], per_scenario: int, seed: int, tiers: Sequence[str] = ALL,
+                   tool_format: str = "hermes") -> list[dict[str, Any]]:
     """SFT rows: the oracle's whole conversation with the scenario's tools, on train tasks of these tiers."""
     from policies.chat import model_messages
     from scenarios.scoring import play
@@ -60,7 +60,8 @@ def demonstrations(scenarios: list[Scenario], per_scenario: int, seed: int,
     for s, task in interleaved(scenarios, per_scenario, seed, tiers):
         trace, reward = play(s, task, "oracle")
         assert reward.score == 1.0, f"the oracle failed {task.id}: {reward.explain()}"
-        rows.append({"messages": model_messages(trace.messages), "tools": list(s.tools), "tier": task.tier})
+        messages = model_messages(trace.messages, tool_format)
+        rows.append({"messages": messages, "tools": list(s.tools), "tier": task.tier})
     return rows
 
 

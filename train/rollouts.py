@@ -27,6 +27,7 @@ from pytest_rlvr.rollout import rollout
 
 from .config import TrainConfig
 from .data import prompt_key, tokenized
+from .pool import Pool, record
 
 
 class TrainingPolicy(TransformersPolicy):
@@ -51,14 +52,18 @@ class VLLMTrainingPolicy(TrainingPolicy):
     temperature with its own seeds, and one turn's tokens at most per call."""
 
     def __init__(self, spec: Any, tokenizer: Any, model: Any, batch: int, engine: Any, max_tokens: int) -> None:
+        from .trainer import limit_completion
+
         super().__init__(spec, tokenizer, model, batch)
         self.engine = engine
-        engine.max_completion_length = max_tokens  # TRL's engine otherwise allows a whole episode per call
+        limit_completion(engine, max_tokens)  # TRL's engine otherwise allows a whole episode per call
 
     def complete(self, rows: list[list[int]], requests: list[Any]) -> list[list[int]]:
+        from .trainer import vllm_generate
+
         stop = set(stop_ids(self._loaded[0]))
         with self._lock:
-            _, completions, _, _ = self.engine.generate(prompts=rows, images=None, num_generations=1)
+            completions = vllm_generate(self.engine, rows)
         return [list(itertools.takewhile(lambda t: t not in stop, ids)) for ids in completions]
 
 
@@ -67,8 +72,9 @@ class Rollouts:
     times), each a task found by its prompt in the training rows."""
 
     def __init__(self, cfg: TrainConfig, spec: Any, tokenizer: Any, scenarios: list[Scenario],
-                 rows: list[dict[str, Any]]) -> None:
+                 rows: list[dict[str, Any]], pool: Pool | None = None) -> None:
         by_name = {s.name: s for s in scenarios}
+        self.pool = pool  # `--sampling pool`: each step's groups update their tasks' states
         self.cfg, self.spec, self.tokenizer = cfg, spec, tokenizer
         self.tasks: dict[str, tuple[Scenario, Task]] = {}
         for row in rows:
@@ -78,8 +84,10 @@ class Rollouts:
         self.engine: Any = None  # TRL's vLLM engine, when the run generates with vLLM
 
     def __call__(self, prompts: list[list[dict[str, Any]]], trainer: Any) -> dict[str, list[Any]]:
+        from .trainer import vllm_engine
+
         model = trainer.accelerator.unwrap_model(trainer.model)
-        self.engine = trainer.vllm_generation if getattr(trainer, "use_vllm", False) else None
+        self.engine = vllm_engine(trainer)
         step = trainer.state.global_step
         jobs = [self.tasks[prompt_key(p)] for p in prompts]
         was_training = model.training
@@ -99,6 +107,7 @@ class Rollouts:
             out["completion_ids"].append(completion)
             out["env_mask"].append(mask)
             out["rlvr_rewards"].append(score(scenario.checks_for(task), trace, task).by_group())
+        record(self.pool, [task.id for _, task in jobs], out["rlvr_rewards"])
         log(trainer, self.traces, seconds)
         with (self.cfg.output / "rollouts.jsonl").open("a") as f:  # what the model did, step by step
             f.writelines(json.dumps({"step": step, "reward": sum(r.values()), **t.to_dict()}) + "\n"
@@ -124,12 +133,13 @@ class Rollouts:
         from policies.chat import model_messages
 
         tools = list(scenario.tools)
-        start = model_messages(trace.messages[:len(scenario.messages(task))])
+        start = model_messages(trace.messages[:len(scenario.messages(task))], self.spec.tool_format)
         prompt = list(self.tokenizer.apply_chat_template(start, tools=tools, add_generation_prompt=True, tokenize=True,
                                                          return_dict=True,
                                                          enable_thinking=self.spec.thinking)["input_ids"])
-        (full,) = tokenized([{"messages": model_messages(trace.messages), "tools": tools}], self.tokenizer,
-                            self.spec.template, self.spec.thinking)
+        messages = model_messages(trace.messages, self.spec.tool_format)
+        (full,) = tokenized([{"messages": messages, "tools": tools}], self.tokenizer, self.spec.template,
+                            self.spec.thinking)
         ids, mask = full["input_ids"], full["assistant_masks"]
         if ids[:len(prompt)] != prompt:
             raise RuntimeError(f"the training template renders {trace.task_id} differently from evaluation")
@@ -184,7 +194,9 @@ def float32_decoding(model: Any) -> Iterator[None]:
 
 def log(trainer: Any, traces: list[Trace], seconds: float) -> None:
     """Rollout statistics in TRL's logs, next to the reward columns (TRL averages each step's values)."""
-    metrics = trainer._metrics["train"]  # TRL's per-step metric store (no public hook for a rollout_func)
+    from .trainer import step_metrics
+
+    metrics = step_metrics(trainer)  # TRL's per-step metric store (no public hook for a rollout_func)
     n = len(traces) or 1
     metrics["rollouts/turns"].append(sum(len(t.turns) for t in traces) / n)
     metrics["rollouts/tool_calls"].append(sum(len(turn.tool_calls) for t in traces for turn in t.turns) / n)

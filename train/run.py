@@ -13,15 +13,12 @@ from .config import ConfigError, TrainConfig, check_template
 
 def model_path(name: str) -> tuple[str, Any]:
     """(path or id to load, ModelSpec) for an alias, a checkpoint directory or a model id."""
-    from policies.registry import EMBEDDED, resolve
+    from policies.adapter import weights
+    from policies.registry import resolve
 
     spec = resolve(name)
     check_template(spec.template)
-    if spec.alias == EMBEDDED:
-        from policies.weights import embedded_checkpoint
-
-        return str(embedded_checkpoint()), spec
-    return spec.model, spec
+    return weights(spec), spec
 
 
 def device_args(cfg: TrainConfig) -> dict[str, Any]:
@@ -42,17 +39,6 @@ def cpu_has_bf16() -> bool:
     return any(getattr(torch.cpu, name, lambda: False)() for name in probes)
 
 
-def score_completions_only() -> None:
-    """On a CPU, have TRL's fused LM head score only the completion positions, as it does on Triton devices.
-
-    TRL scores every position elsewhere to keep tile shapes fixed for compilers; eager CPU code has none, and
-    the prompt (mostly tool schemas) is most of an episode: the loss pass gets about 20% faster, same values.
-    """
-    import trl.trainer.utils as fused
-
-    fused._use_triton = lambda device: True  # read only where TRL picks the layout; the kernels keep their own
-
-
 def load(path: str, spec: Any, lora: bool = False) -> tuple[Any, Any]:
     """(model, tokenizer). Weights that train stay in float32 (under bf16 autocast): a small update to a bf16
     weight rounds away. Frozen LoRA base weights load in bf16 on a GPU."""
@@ -61,12 +47,12 @@ def load(path: str, spec: Any, lora: bool = False) -> tuple[Any, Any]:
 
     from policies.chat import template
 
+    dtype = torch.bfloat16 if lora and torch.cuda.is_available() else torch.float32
+    model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype)
     tokenizer = AutoTokenizer.from_pretrained(path)
     tokenizer.chat_template = template(spec.template)  # exactly TRL's, so TRL recognises it
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    dtype = torch.bfloat16 if lora and torch.cuda.is_available() else torch.float32
-    model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype)
     return model, tokenizer
 
 
@@ -78,12 +64,12 @@ def lora_config(cfg: TrainConfig) -> Any:
     return LoraConfig(r=16, lora_alpha=32, lora_dropout=0.0, target_modules="all-linear", task_type="CAUSAL_LM")
 
 
-def check_budget(cfg: TrainConfig, tokenizer: Any, scenarios: list[Any]) -> None:
+def check_budget(cfg: TrainConfig, tokenizer: Any, scenarios: list[Any], tool_format: str = "hermes") -> None:
     """Refuse a completion budget the oracle's episodes do not fit in: TRL would drop tool results."""
     from .data import demonstrations
 
     longest = 0
-    for row in demonstrations(scenarios, 2, cfg.seed, cfg.tiers):
+    for row in demonstrations(scenarios, 2, cfg.seed, cfg.tiers, tool_format):
         prompt = tokenizer.apply_chat_template(row["messages"][:2], tools=row["tools"], tokenize=True,
                                                add_generation_prompt=True)
         full = tokenizer.apply_chat_template(row["messages"], tools=row["tools"], tokenize=True)
@@ -143,7 +129,8 @@ def time_limit(cfg: TrainConfig) -> list[Any]:
 
 
 def finish(cfg: TrainConfig, trainer: Any, tokenizer: Any, spec: Any) -> Path:
-    """Save a plain checkpoint (LoRA merged) with its tokenizer, eval template and spec, plus logs and plot."""
+    """Save a plain checkpoint (LoRA merged) with its tokenizer, eval template and spec, plus logs and plot;
+    with --lora, also the adapter alone in `adapter/` (a few MB, evaluated over its base: `policies/adapter.py`)."""
     from policies.chat import template
     from policies.registry import save_metadata
 
@@ -151,6 +138,9 @@ def finish(cfg: TrainConfig, trainer: Any, tokenizer: Any, spec: Any) -> Path:
 
     model = trainer.model
     if cfg.lora:
+        from policies.adapter import save_adapter
+
+        save_adapter(model, cfg.output / "adapter", cfg.model, spec)
         model = model.merge_and_unload()
     model.save_pretrained(cfg.output)
     tokenizer.chat_template = template(spec.template)
@@ -172,15 +162,16 @@ def grpo_trainer(cfg: TrainConfig, reward_funcs: list[Any] | None = None, bare: 
     from scenarios import SCENARIOS
 
     from .data import prompts
+    from .pool import make_pool
     from .rewards import reward_functions
     from .rollouts import Rollouts
-    from .trainer import GRPOTrainer
+    from .trainer import GRPOTrainer, score_completions_only
 
     os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
     path, spec = model_path(cfg.model)
     model, tokenizer = load(path, spec, cfg.lora and not cfg.float32)  # --float32: no bf16 base either
     scenarios = [SCENARIOS[n] for n in cfg.scenarios]
-    check_budget(cfg, tokenizer, scenarios)
+    check_budget(cfg, tokenizer, scenarios, spec.tool_format)
     cfg.save()
     args = GRPOConfig(  # the whole batch is generated at once (steps_per_generation = accumulation steps)
         output_dir=str(cfg.output / "trainer"), max_steps=cfg.steps, learning_rate=cfg.learning_rate,
@@ -193,17 +184,19 @@ def grpo_trainer(cfg: TrainConfig, reward_funcs: list[Any] | None = None, bare: 
     if args.use_cpu:
         score_completions_only()
     rows = prompts(scenarios, cfg.tasks, cfg.seed, cfg.tiers)
+    pool = make_pool(cfg, rows)  # None unless --sampling pool
     dataset = Dataset.from_list(rows)
     if bare:
         from .environment import environment_class
 
         rollout = {"environment_factory": {s.name: environment_class(s) for s in scenarios}}
     else:
-        rollout = {"rollout_func": Rollouts(cfg, spec, tokenizer, scenarios, rows)}
+        rollout = {"rollout_func": Rollouts(cfg, spec, tokenizer, scenarios, rows, pool=pool)}
     trainer_class = TRLGRPOTrainer if bare else GRPOTrainer  # the bare arm is TRL's own
     trainer = trainer_class(model=model, reward_funcs=reward_funcs or reward_functions(), args=args,
                           train_dataset=dataset, processing_class=tokenizer, peft_config=lora_config(cfg),
                           callbacks=time_limit(cfg), **rollout)
+    trainer.pool = pool
     return trainer, tokenizer, spec
 
 
@@ -211,6 +204,8 @@ def grpo(cfg: TrainConfig) -> Path:
     trainer, tokenizer, spec = grpo_trainer(cfg)
     trainer.train(resume_from_checkpoint=cfg.resume)
     out = finish(cfg, trainer, tokenizer, spec)
+    if trainer.pool is not None:  # the tasks' last states: `--pool` seeds a later run with them
+        trainer.pool.save(out / "pool.json")
     spread, groups = spread_groups(trainer.state.log_history, cfg.batch_size // cfg.group_size)
     print(f"groups with a spread of rewards: {spread} of {groups} (the others had no advantage: all their rollouts "
           f"scored the same; a higher --temperature or a larger --group-size samples more varied ones)")
@@ -250,8 +245,8 @@ def sft_trainer(cfg: TrainConfig) -> tuple[Any, Any, Any]:
         **device_args(cfg))
     # Tokenized here with TRL's generation-tagged template: the conversations mix tool-argument shapes that a
     # Dataset cannot type, and the loss covers the assistant's tokens only (never prompts or tool results).
-    rows = tokenized(demonstrations(scenarios, cfg.tasks, cfg.seed, cfg.tiers), tokenizer, spec.template,
-                     spec.thinking)
+    rows = tokenized(demonstrations(scenarios, cfg.tasks, cfg.seed, cfg.tiers, spec.tool_format), tokenizer,
+                     spec.template, spec.thinking)
     trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(rows), processing_class=tokenizer,
                          peft_config=lora_config(cfg), callbacks=time_limit(cfg))
     return trainer, tokenizer, spec
