@@ -246,7 +246,7 @@ def test_lora_is_merged_while_generating_and_the_base_weights_come_back_exactly(
 def test_grpo_smoke_run_logs_group_rewards_changes_worlds_and_the_checkpoint_loads_in_the_plugin(tiny, tmp_path):
     from scenarios.scoring import play
     from train.config import TrainConfig
-    from train.rollouts import Rollouts
+    from train.rollouts import Rollouts, failure_rates
     from train.run import finish, grpo_trainer
 
     cfg = TrainConfig("grpo", str(tiny), ("jira_labels",), tmp_path / "run", steps=2, group_size=2, batch_size=4,
@@ -286,6 +286,12 @@ def test_grpo_smoke_run_logs_group_rewards_changes_worlds_and_the_checkpoint_loa
     assert all(0 < h["rollouts/seconds"] < h["step_time"] for h in history if "loss" in h)  # a part of each step
     logged_rollouts = [json.loads(line) for line in (out / "rollouts.jsonl").read_text().splitlines()]
     assert [r["step"] for r in logged_rollouts] == [0] * 4 + [1] * 4 and logged_rollouts[0]["turns"]
+    for r in logged_rollouts:  # each rollout's failed checks: none where it earned everything
+        assert (r["failed"] == []) == (r["reward"] == 1.0), r
+    rates = failure_rates(out / "rollouts.jsonl")
+    oracle_half = {name for r in logged_rollouts if r["sample"] % 2 == 0 for name in r["failed"]}
+    assert rates and all(len(v) == 2 and None not in v and 0 < max(v) <= 1 for v in rates.values())
+    assert not oracle_half and all(rate <= 0.5 for v in rates.values() for rate in v)  # the model's half at most
     assert (out / "rewards.png").stat().st_size > 0 and (out / "rlvr-model.json").exists()
     session = subprocess.run([sys.executable, "-m", "pytest", "scenarios/test_jira_labels.py", "-p", "no:cacheprovider",
                               "-p", "no:xdist", f"--rlvr-model={out}", "--rlvr-tasks=1", "--rlvr-max-tokens=8", "-q"],

@@ -101,17 +101,20 @@ class Rollouts:
         seconds = time.perf_counter() - start
         out: dict[str, Any] = {"prompt_ids": [], "completion_ids": [], "env_mask": [], "rlvr_rewards": [],
                                "logprobs": None}  # TRL recomputes them; sampling ones only serve vLLM's correction
+        rewards = []
         for trace, (scenario, task) in zip(self.traces, jobs, strict=True):
             prompt, completion, mask = self.tokens(trace, scenario, task)
             out["prompt_ids"].append(prompt)
             out["completion_ids"].append(completion)
             out["env_mask"].append(mask)
-            out["rlvr_rewards"].append(score(scenario.checks_for(task), trace, task).by_group())
+            rewards.append(score(scenario.checks_for(task), trace, task))
+            out["rlvr_rewards"].append(rewards[-1].by_group())
         record(self.pool, [task.id for _, task in jobs], out["rlvr_rewards"])
         log(trainer, self.traces, seconds)
         with (self.cfg.output / "rollouts.jsonl").open("a") as f:  # what the model did, step by step
-            f.writelines(json.dumps({"step": step, "reward": sum(r.values()), **t.to_dict()}) + "\n"
-                         for t, r in zip(self.traces, out["rlvr_rewards"], strict=True))
+            f.writelines(json.dumps({"step": step, "reward": sum(r.by_group().values()),
+                                     "failed": [o.name for o in r.failures], **t.to_dict()}) + "\n"
+                         for t, r in zip(self.traces, rewards, strict=True))
         return out
 
     def policy(self, model: Any, batch: int) -> Policy:
@@ -203,3 +206,21 @@ def log(trainer: Any, traces: list[Trace], seconds: float) -> None:
     metrics["rollouts/answered"].append(sum(t.stop_reason == "answered" for t in traces) / n)
     metrics["rollouts/worlds_changed"].append(sum(bool(t.state_diff) for t in traces) / n)
     metrics["rollouts/seconds"].append(seconds)  # generating and playing the episodes (step_time has the rest)
+
+
+def failure_rates(path: Any, parts: int = 2) -> dict[str, list[float | None]]:
+    """Each check's failure rate over a GRPO run's rollouts (`rollouts.jsonl`), in `parts` spans of steps (first
+    half, second half): a reward that rises because the policy games a check shows here as one check's rate
+    falling while the others' stay or rise. Checks that never failed are left out; a span with no step is None."""
+    rows = [json.loads(line) for line in open(path)]
+    steps = sorted({r["step"] for r in rows})
+    span = {s: min(i * parts // max(len(steps), 1), parts - 1) for i, s in enumerate(steps)}
+    counts, failed = [0] * parts, {}
+    for row in rows:
+        part = span[row["step"]]
+        counts[part] += 1
+        for name in row.get("failed", []):
+            failed.setdefault(name, [0] * parts)[part] += 1
+    return {name: [n / c if c else None for n, c in zip(numbers, counts, strict=True)]
+            for name, numbers in sorted(failed.items())}
+

@@ -201,12 +201,19 @@ def grpo_trainer(cfg: TrainConfig, reward_funcs: list[Any] | None = None, bare: 
 
 
 def grpo(cfg: TrainConfig) -> Path:
+    from .rollouts import failure_rates
+
     trainer, tokenizer, spec = grpo_trainer(cfg)
     trainer.train(resume_from_checkpoint=cfg.resume)
     out = finish(cfg, trainer, tokenizer, spec)
     if trainer.pool is not None:  # the tasks' last states: `--pool` seeds a later run with them
         trainer.pool.save(out / "pool.json")
     spread, groups = spread_groups(trainer.state.log_history, cfg.batch_size // cfg.group_size)
+    rates = failure_rates(out / "rollouts.jsonl")
+    if rates:
+        print("failing checks, share of rollouts, first half of the steps -> second half:")
+        for name, spans in rates.items():
+            print(f"  {name}: " + " -> ".join("-" if rate is None else f"{rate:.0%}" for rate in spans))
     print(f"groups with a spread of rewards: {spread} of {groups} (the others had no advantage: all their rollouts "
           f"scored the same; a higher --temperature or a larger --group-size samples more varied ones)")
     return out
