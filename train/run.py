@@ -248,7 +248,8 @@ def sft_trainer(cfg: TrainConfig) -> tuple[Any, Any, Any]:
     cfg.save()
     args = SFTConfig(
         output_dir=str(cfg.output / "trainer"), max_steps=cfg.steps, learning_rate=cfg.learning_rate,
-        **batching(cfg), seed=cfg.seed, logging_steps=1, report_to="none", save_strategy="no", max_length=8192,
+        **batching(cfg), seed=cfg.seed, logging_steps=1, report_to="none", max_length=8192,
+        save_strategy="steps", save_steps=max(cfg.steps // 2, 1),  # as GRPO: a killed run keeps its half-way state
         **device_args(cfg))
     # Tokenized here with TRL's generation-tagged template: the conversations mix tool-argument shapes that a
     # Dataset cannot type, and the loss covers the assistant's tokens only (never prompts or tool results).
