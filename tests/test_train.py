@@ -556,11 +556,14 @@ def test_rows_of_two_starts_in_one_micro_batch_run_each_start_once(tiny):
 
 @pytest.mark.parametrize("command, group, batch, length, micro", [
     ("grpo", 8, 16, 2048, 4), ("grpo", 6, 12, 2048, 3), ("grpo", 4, 8, 3072, 2), ("grpo", 8, 8, 4096, 2),
-    ("grpo", 3, 3, 8192, 1), ("sft", 4, 4, 1024, 2), ("sft", 4, 3, 1024, 1)])
+    ("grpo", 3, 3, 8192, 1), ("sft", 4, 4, 1024, 2), ("sft", 4, 3, 1024, 1), ("sft", 4, 4, 4096, 2),
+    ("sft", 4, 4, 4097, 1)])
 def test_a_cpu_micro_batch_holds_rows_that_can_share_their_start(command, group, batch, length, micro):
     from train.config import TrainConfig
     from train.run import batching
 
     cfg = TrainConfig(command, "m", ("jira_labels",), None, group_size=group, batch_size=batch,
                       max_completion_length=length)
-    assert batching(cfg) == {"per_device_train_batch_size": micro, "gradient_accumulation_steps": batch // micro}
+    longest = length if command == "sft" else 0  # SFT: the longest demonstration
+    assert batching(cfg, longest) == {"per_device_train_batch_size": micro,
+                                      "gradient_accumulation_steps": batch // micro}

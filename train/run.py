@@ -85,21 +85,22 @@ def _ids(encoded: Any) -> list[int]:
 
 
 GRPO_MICRO_TOKENS = 8192  # completion tokens a CPU micro-batch may hold: 4 x 4,096 held 15.2 GB, 4 x 3,072 11.5 GB
+SFT_MICRO_TOKENS = 8192  # two issue-creation demonstrations of 5,000-6,100 tokens went past 24 GB and were killed
 
 
-def batching(cfg: TrainConfig) -> dict[str, int]:
+def batching(cfg: TrainConfig, longest: int = 0) -> dict[str, int]:
     """`--batch-size` sequences per optimizer step; on a CPU (no gradient checkpointing) the loss holds the
     activations of a few sequences at a time, and gradients accumulate. Rows that share their start run it
     once (`trainer.py`): up to 4 rollouts of one GRPO group, which always do, within `GRPO_MICRO_TOKENS`;
-    2 SFT demonstrations, which do when they come from one scenario (4 long episodes of different scenarios
-    would need about 20 GB)."""
+    2 SFT demonstrations, which do when they come from one scenario, when two of the `longest` fit in
+    `SFT_MICRO_TOKENS` (4 long episodes of different scenarios would need about 20 GB)."""
     micro = cfg.batch_size
     if device_args(cfg).get("use_cpu"):
         if cfg.command == "grpo":
             unit = cfg.group_size
             sizes = [n for n in (4, 3, 2) if n * cfg.max_completion_length <= GRPO_MICRO_TOKENS] + [1]
         else:
-            unit, sizes = cfg.batch_size, [2, 1]
+            unit, sizes = cfg.batch_size, [2, 1] if 2 * longest <= SFT_MICRO_TOKENS else [1]
         micro = next(n for n in sizes if unit % n == 0)
     return {"per_device_train_batch_size": micro, "gradient_accumulation_steps": cfg.batch_size // micro}
 
@@ -246,15 +247,16 @@ def sft_trainer(cfg: TrainConfig) -> tuple[Any, Any, Any]:
     model, tokenizer = load(path, spec, cfg.lora and not cfg.float32)  # --float32: no bf16 base either
     scenarios = [SCENARIOS[n] for n in cfg.scenarios]
     cfg.save()
-    args = SFTConfig(
-        output_dir=str(cfg.output / "trainer"), max_steps=cfg.steps, learning_rate=cfg.learning_rate,
-        **batching(cfg), seed=cfg.seed, logging_steps=1, report_to="none", max_length=8192,
-        save_strategy="steps", save_steps=max(cfg.steps // 2, 1),  # as GRPO: a killed run keeps its half-way state
-        **device_args(cfg))
     # Tokenized here with TRL's generation-tagged template: the conversations mix tool-argument shapes that a
     # Dataset cannot type, and the loss covers the assistant's tokens only (never prompts or tool results).
     rows = tokenized(demonstrations(scenarios, cfg.tasks, cfg.seed, cfg.tiers, spec.tool_format), tokenizer,
                      spec.template, spec.thinking)
+    args = SFTConfig(
+        output_dir=str(cfg.output / "trainer"), max_steps=cfg.steps, learning_rate=cfg.learning_rate,
+        **batching(cfg, max(len(r["input_ids"]) for r in rows)), seed=cfg.seed, logging_steps=1, report_to="none",
+        max_length=8192,
+        save_strategy="steps", save_steps=max(cfg.steps // 2, 1),  # as GRPO: a killed run keeps its half-way state
+        **device_args(cfg))
     trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(rows), processing_class=tokenizer,
                          peft_config=lora_config(cfg), callbacks=time_limit(cfg))
     return trainer, tokenizer, spec
