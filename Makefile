@@ -1,6 +1,6 @@
 # Two entry points; both set up everything they need on a fresh machine.
 PY ?= python3
-MODEL ?= smollm2-135m
+MODEL ?= smollm2-135m-rlvr
 TASKS ?= 5
 MAX_TOKENS ?= 256
 # Where `make eval` saves its results (and traces beside them): a file name made from the model's.
