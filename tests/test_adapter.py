@@ -80,9 +80,9 @@ def test_the_shipped_adapter_calls_the_tools_where_its_base_does_not(tmp_path):
         return json.loads(save.read_text())
 
     def calls(results: dict) -> int:
-        lines = Path(results["traces"]).read_text().splitlines()
+        lines = Path(results["run"]["traces"]).read_text().splitlines()
         return sum(len(turn.tool_calls) for line in lines for turn in Trace.from_dict(json.loads(line)).turns)
 
     trained, prompted = run(), run(f"--rlvr-model={EMBEDDED}")
-    assert trained["settings"]["model"] == TRAINED and prompted["settings"]["model"] == EMBEDDED
+    assert trained["run"]["settings"]["model"] == TRAINED and prompted["run"]["settings"]["model"] == EMBEDDED
     assert calls(trained) > 0 and calls(prompted) == 0
