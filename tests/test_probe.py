@@ -59,9 +59,13 @@ def test_oracle_is_saturated_and_flagged(capsys):
     cells = probe(cfg("oracle", tasks=4, samples=2))
     assert cells and all(x.all_pass == 1 and x.all_fail == 0 and x.spread == 0 and x.flat for x in cells)
     assert cells[0].signal == "none: saturated, every sample passes"
-    out = capsys.readouterr().out
+    captured = capsys.readouterr()
+    out = captured.out
     assert "no signal for GRPO (every group flat): jira_labels/easy" in out
     assert "saturated" in out
+    progress = [line for line in captured.err.splitlines() if line.startswith("probe: ")]
+    assert [line.split(" groups")[0] for line in progress] == [f"probe: {i}/4" for i in range(1, 5)]
+    assert all(line.endswith(" 1.00 1.00") for line in progress)  # each group's rewards as it finishes
 
 
 def test_save_writes_the_figures_and_each_groups_rewards(tmp_path, capsys):

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -149,16 +151,25 @@ def rollouts(cfg: ProbeConfig, policy: Any, scenarios: Mapping[str, Scenario]) -
     """Every task's K rollouts, scored by its scenario's checks."""
     engine = Engine(policy, settings(cfg))
     cases = [(s, t) for s in scenarios.values() for t in tasks(cfg, s)]
+    done, start = 0, time.monotonic()
 
-    async def run() -> list[list[Any]]:
+    async def group(s: Scenario, t: Task) -> Group:
+        nonlocal done
+        traces = await engine.run_case(s, t)
+        g = Group(s.name, t.tier, t.id, tuple(score(s.checks_for(t), trace, t).score for trace in traces),
+                  s.threshold)
+        done += 1
+        print(f"probe: {done}/{len(cases)} groups, {(time.monotonic() - start) / 60:.1f} min: {t.id} ({t.tier}) "
+              + " ".join(f"{r:.2f}" for r in g.rewards), file=sys.stderr, flush=True)
+        return g
+
+    async def run() -> list[Group]:
         try:
-            return list(await asyncio.gather(*(engine.run_case(s, t) for s, t in cases)))
+            return list(await asyncio.gather(*(group(s, t) for s, t in cases)))
         finally:
             await policy.close()
 
-    traces = asyncio.run(run())
-    return [Group(s.name, t.tier, t.id, tuple(score(s.checks_for(t), trace, t).score for trace in group),
-                  s.threshold) for (s, t), group in zip(cases, traces, strict=True)]
+    return asyncio.run(run())
 
 
 def table(cells: Sequence[Cell], title: str) -> Table:
