@@ -6,7 +6,8 @@
 - `merge A.json B.json ... -o ALL.json`: join the results of a run's shards (`--rlvr-shard=I/N`).
 
 `compare` prints the table the `--rlvr-baseline` gates show (paired difference per scenario, its 95% bootstrap
-interval, the verdict) and every difference between the runs. Exit status: 0 without regression, 1 when
+interval, the verdict) and every difference between the runs; `--by-tier` gives each task tier of a scenario
+its own row. Exit status: 0 without regression, 1 when
 some scenario regressed, 2 for a usage error (a bad option; a missing, unreadable or malformed results
 file, in one line), 3 when the runs are not comparable (no shared case, or another split or checks
 version) and nothing regressed; `--allow-incomparable` makes that a warning.
@@ -21,7 +22,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .compare import MAX_DROP, MIN_SHARED, compare, describe, read_results, render
+from .compare import MAX_DROP, MIN_SHARED, by_tier, compare, describe, read_results, render
 from .options import non_negative_float, non_negative_int, positive_int
 
 PROG = "python -m pytest_rlvr"
@@ -47,6 +48,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     command.add_argument("--allow-incomparable", action="store_true",
                          help="warn instead of failing when the runs share no case or differ in split or "
                               "checks version, as --rlvr-allow-incomparable")
+    command.add_argument("--by-tier", action="store_true",
+                         help="a row per scenario and task tier (easy, medium, hard, infeasible), each paired and "
+                              "judged on its own cases")
     command.set_defaults(run=run_compare)
     for name in COMMANDS:
         importlib.import_module(f".{name}", __package__).add_command(commands)
@@ -64,6 +68,8 @@ def run_compare(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"{PROG} compare: error: {exc}", file=sys.stderr)
         return USAGE_ERROR
+    if args.by_tier:
+        baseline, current = by_tier(baseline), by_tier(current)
     seed = args.seed if args.seed is not None else ((current.get("run") or {}).get("settings") or {}).get("seed")
     comparison = compare(baseline, current, args.max_drop, args.min_shared, seed=seed if isinstance(seed, int) else 0,
                          allow_incomparable=args.allow_incomparable)

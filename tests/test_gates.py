@@ -208,3 +208,22 @@ def test_the_compare_command_prints_the_table_without_running_anything(toy):
     bad = subprocess.run([*command[:-1], "missing.json"], cwd=toy.path, capture_output=True, text=True,
                          timeout=60, check=False)
     assert bad.returncode == 2 and "cannot read missing.json" in bad.stderr
+
+
+def test_compare_by_tier_pairs_each_tier_on_its_own_cases(toy):
+    save(toy, "oracle", "a.json")
+    save(toy, "sloppy2", "b.json")
+    cases = {c["task_id"]: c for c in json.loads((toy.path / "b.json").read_text())["cases"]}
+    base = {c["task_id"]: c["mean"] for c in json.loads((toy.path / "a.json").read_text())["cases"]}
+    tiers: dict[str, list[float]] = {}
+    for task_id, case in cases.items():
+        tiers.setdefault(case["tier"], []).append(case["mean"] - base[task_id])
+    shown = subprocess.run([sys.executable, "-m", "pytest_rlvr", "compare", "--by-tier", "a.json", "b.json"],
+                           cwd=toy.path, capture_output=True, text=True, timeout=60, check=False)
+    assert shown.returncode == 1, shown.stderr
+    rows = {line.split()[0]: line.split() for line in shown.stdout.splitlines() if line.strip().startswith("toy/")}
+    assert len(tiers) == 2 and set(rows) == {f"toy/{tier}" for tier in tiers}
+    for tier, differences in tiers.items():
+        row = rows[f"toy/{tier}"]
+        assert int(row[1]) == len(differences)
+        assert float(row[4]) == pytest.approx(sum(differences) / len(differences), abs=5e-4)
