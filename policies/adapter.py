@@ -55,11 +55,12 @@ def merged(adapter: Path) -> Path:
     from .registry import METADATA, ModelSpec, resolve, save_metadata
     from .weights import cache_dir
 
-    digest = hashlib.sha256((adapter / WEIGHTS).read_bytes() + (adapter / CONFIG).read_bytes()).hexdigest()[:16]
+    base = weights(resolve(base_of(adapter)))  # an adapter's base may be an adapter: its merged directory
+    digest = hashlib.sha256((adapter / WEIGHTS).read_bytes() + (adapter / CONFIG).read_bytes()
+                            + base.encode()).hexdigest()[:16]
     target = cache_dir() / "models" / f"{adapter.name}-{digest}"
     if (target / METADATA).exists():
         return target
-    base = weights(resolve(base_of(adapter)))
     model = AutoModelForCausalLM.from_pretrained(base, dtype=torch.float32)
     model = PeftModel.from_pretrained(model, str(adapter)).merge_and_unload()
     partial = target.with_name(f"{target.name}.partial-{os.getpid()}")

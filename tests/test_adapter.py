@@ -50,6 +50,19 @@ def test_a_lora_run_saves_its_adapter_alone_and_it_runs_as_the_merged_checkpoint
     for k in ours:  # the adapter's bf16 weights merge to the run's own merged checkpoint, up to bf16 rounding
         assert (ours[k] - theirs[k]).abs().max() <= 1e-2 * max(1.0, float(theirs[k].abs().max())), k
 
+    # A second run from the adapter: its adapter names the first as its base, and merges over both.
+    again = tmp_path / "again"
+    run = subprocess.run([sys.executable, "-m", "train", "sft", "--model", str(adapter), "--scenarios", "jira_labels",
+                          "--output", str(again), "--steps", "1", "--batch-size", "2", "--tasks", "2", "--lora",
+                          "--lr", "0.05"], capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert base_of(again / "adapter") == str(adapter)
+    stacked = AutoModelForCausalLM.from_pretrained(weights(resolve(str(again / "adapter")))).state_dict()
+    theirs = AutoModelForCausalLM.from_pretrained(again).state_dict()
+    assert any(not (stacked[k] == ours[k]).all() for k in stacked), "the second adapter moved no weight"
+    for k in stacked:
+        assert (stacked[k] - theirs[k]).abs().max() <= 2e-2 * max(1.0, float(theirs[k].abs().max())), k
+
 
 def test_the_default_model_is_the_shipped_adapter_trained_on_the_train_split():
     assert DEFAULT_MODEL == TRAINED
