@@ -10,6 +10,11 @@ from typing import Any
 from .stats import Interval, bootstrap_interval, pass_at_k, pass_hat_k
 
 TIER_ORDER = ("easy", "medium", "hard", "infeasible")
+
+
+def tier_key(tier: Any) -> tuple[int, str]:
+    """Sort key of a tier: `TIER_ORDER` first, other names after it by name."""
+    return (TIER_ORDER.index(tier) if tier in TIER_ORDER else len(TIER_ORDER), str(tier))
 """How tiers are listed; a tier not named here comes after them, in name order."""
 
 
@@ -149,6 +154,6 @@ def tiers(scored: Iterable[Mapping[str, Any]]) -> dict[str, TierStats]:
     for r in scored:
         if isinstance(r.get("tier"), str):
             by_tier.setdefault(r["tier"], []).append(r)
-    order = sorted(by_tier, key=lambda t: (TIER_ORDER.index(t) if t in TIER_ORDER else len(TIER_ORDER), t))
+    order = sorted(by_tier, key=tier_key)
     return {t: TierStats(sum(r["mean"] for r in by_tier[t]) / len(by_tier[t]), len(by_tier[t]),
                          sum(1 for r in by_tier[t] if r["passed"])) for t in order}

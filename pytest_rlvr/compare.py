@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .aggregate import TIER_ORDER
+from .aggregate import tier_key
 from .results import RESULTS_FORMAT
 from .stats import Interval, bootstrap_interval
 
@@ -299,19 +299,15 @@ def by_tier(document: Mapping[str, Any]) -> dict[str, Any]:
     """The document with each case's scenario named `scenario/tier` (`compare --by-tier`): compared as it is,
     each tier of a scenario is then paired, judged and shown on its own row. Cases without a tier keep their
     scenario's name."""
-    scenarios = list(dict.fromkeys(c["scenario"] for c in document["cases"]))
-    tiers = sorted(document["cases"], key=lambda c: (scenarios.index(c["scenario"]), _tier_rank(c.get("tier"))))
-    cases = [{**c, "scenario": f"{c['scenario']}/{c['tier']}"} if isinstance(c.get("tier"), str) else c
-             for c in tiers]
-    run = dict(document.get("run") or {})
-    versions = run.get("checks_versions") or {}
-    run["checks_versions"] = {**versions, **{c["scenario"]: versions.get(c["scenario"].rsplit("/", 1)[0])
-                                             for c in cases if c["scenario"] not in versions}}
-    return {**document, "run": run, "cases": cases}
-
-
-def _tier_rank(tier: Any) -> int:
-    return TIER_ORDER.index(tier) if tier in TIER_ORDER else len(TIER_ORDER)
+    first = {name: i for i, name in enumerate(dict.fromkeys(c["scenario"] for c in document["cases"]))}
+    cases, versions = [], dict(((document.get("run") or {}).get("checks_versions")) or {})
+    for c in sorted(document["cases"], key=lambda c: (first[c["scenario"]], tier_key(c.get("tier")))):
+        if isinstance(c.get("tier"), str):
+            name = f"{c['scenario']}/{c['tier']}"
+            versions.setdefault(name, versions.get(c["scenario"]))  # a tier is judged by its scenario's checks
+            c = {**c, "scenario": name}
+        cases.append(c)
+    return {**document, "run": {**(document.get("run") or {}), "checks_versions": versions}, "cases": cases}
 
 
 def describe(document: Mapping[str, Any]) -> str:

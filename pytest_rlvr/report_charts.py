@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from .aggregate import TIER_ORDER
+from .aggregate import tier_key
 from .report_html import Html, h
 
 BINS = 10
@@ -67,7 +67,7 @@ def histogram(rewards: Sequence[float], width: int = 300, height: int = 150) -> 
 
 def tier_bars(means: Mapping[str, Sequence[float]], width: int = 270) -> Html:
     """One horizontal bar per tier: the mean of its cases' mean rewards, with the number of cases."""
-    tiers = sorted(means, key=lambda t: (TIER_ORDER.index(t) if t in TIER_ORDER else len(TIER_ORDER), t))
+    tiers = sorted(means, key=tier_key)
     row, left, right = 26, 60, 76
     height = max(len(tiers), 1) * row + 8
     plot_w = width - left - right

@@ -21,7 +21,7 @@ from rich import box
 from rich.table import Table
 
 from pytest_rlvr import Scenario, Task, score
-from pytest_rlvr.aggregate import TIER_ORDER, has_spread
+from pytest_rlvr.aggregate import has_spread, tier_key
 from pytest_rlvr.engine import Engine
 from pytest_rlvr.settings import Settings
 from pytest_rlvr.summary import render_table
@@ -102,8 +102,7 @@ def summarize(groups: Iterable[Group]) -> list[Cell]:
         by_scenario.setdefault(g.scenario, []).append(g)
     cells = []
     for name, rows in by_scenario.items():
-        tiers = sorted({g.tier for g in rows},
-                       key=lambda t: (TIER_ORDER.index(t) if t in TIER_ORDER else len(TIER_ORDER), t))
+        tiers = sorted({g.tier for g in rows}, key=tier_key)
         cells.extend(cell(name, t, [g for g in rows if g.tier == t]) for t in tiers)
         if len(tiers) > 1:
             cells.append(cell(name, ALL, rows))
