@@ -19,7 +19,7 @@ from jsonschema import Draft4Validator
 from scenarios.atlassian.documents import MAX_DEPTH, adf_errors, too_deep
 from scenarios.atlassian.generate import generate
 from scenarios.atlassian.http import Response
-from scenarios.atlassian.openapi import spec
+from scenarios.atlassian.openapi import route, spec
 from scenarios.atlassian.world import ConformanceError, World
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -56,6 +56,21 @@ def test_different_seeds_give_different_sites() -> None:
     assert [u.account_id for u in a.users.values()] != [u.account_id for u in b.users.values()]
     assert {p.key for p in a.projects.values()} != {p.key for p in b.projects.values()} or \
         [i.summary for i in a.issues.values()] != [i.summary for i in b.issues.values()]
+
+
+def test_path_templates_route_by_placeholder_whatever_its_name() -> None:
+    pattern, names = route("/wiki/api/v2/pages/{page-id}/properties/{property-id}")  # Confluence v2's spelling
+    assert names == ("page-id", "property-id")
+    assert pattern.match("/wiki/api/v2/pages/12/properties/7").groups() == ("12", "7")
+    assert pattern.match("/wiki/api/v2/pages/12/properties") is None
+    assert pattern.match("/wiki/api/v2/pages/1/2/properties/7") is None  # a placeholder never spans a "/"
+    for op in spec().operations.values():  # every served path routes to an operation of its template
+        path = op.path
+        for i, name in enumerate(op.placeholders):
+            path = path.replace("{" + name + "}", f"v{i}", 1)
+        found, params, known = spec().match(op.method, path)
+        assert known and found is not None and found.path.count("/") == op.path.count("/"), op.id
+        assert params == {n: f"v{i}" for i, n in enumerate(found.placeholders)} or found.path != op.path, op.id
 
 
 def test_same_calls_same_answers_and_same_state() -> None:

@@ -78,6 +78,7 @@ class Operation:
     body_required: bool
     responses: dict[str, dict[str, Any] | None]
     pattern: re.Pattern[str] = field(repr=False, default=re.compile(""))
+    placeholders: tuple[str, ...] = ()  # the path's {names}, in the order of the pattern's groups
 
     @property
     def write(self) -> bool:
@@ -150,9 +151,8 @@ class Spec:
             for code, r in op["responses"].items()
         }
         full = PREFIX[document] + path
-        pattern = re.compile("^" + re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(full)) + "$")
         return Operation(op["operationId"], document, method.upper(), full, op.get("summary", ""),
-                         op.get("description", ""), params, body, body_required, responses, pattern)
+                         op.get("description", ""), params, body, body_required, responses, *route(full))
 
     @cache  # noqa: B019 - one Spec per process
     def validator(self, document: str, schema_json: str) -> Draft4Validator:
@@ -196,8 +196,15 @@ class Spec:
             if m:
                 path_known = True
                 if op.method == method:
-                    return op, m.groupdict(), True
+                    return op, dict(zip(op.placeholders, m.groups(), strict=True)), True
         return None, {}, path_known
+
+
+def route(path: str) -> tuple[re.Pattern[str], tuple[str, ...]]:
+    """A path template's pattern, one group per {placeholder}, and the placeholders' names. Names are kept
+    apart from the pattern: Confluence v2 names some with hyphens (`{page-id}`), which no regex group name takes."""
+    names = tuple(re.findall(r"\{([^{}/]+)\}", path))
+    return re.compile("^" + re.sub(r"\\\{[^{}/]+?\\\}", "([^/]+)", re.escape(path)) + "$"), names
 
 
 def adf_validator(adf: dict[str, Any], registry: Registry) -> Draft4Validator:
