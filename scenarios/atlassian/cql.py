@@ -26,10 +26,10 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any, NamedTuple
 
-from . import jql_time
+from . import jql_time, query_grammar
+from .query_grammar import MAX_DEPTH, STRING, Bool, QueryError, Tok
 
 MAX_LENGTH = 10_000
-MAX_DEPTH = 50
 PREFIX = "com.atlassian.confluence.api.service.exceptions.BadRequestException: Could not parse cql : "
 
 _EQUALITY = ("=", "!=", "in", "not in")
@@ -46,9 +46,8 @@ _ALIASES = {"content": "id", "space.key": "space", "sitesearch": "text"}  # site
 _SORTABLE = {"type", "id", "space", "title", "created", "lastmodified", "user.fullname"}
 _USER_VALUED = {"creator", "contributor", "user", "user.accountid", "user.userkey"}
 _CONTENT_VALUED = {"id", "ancestor", "parent"}
-_KEYWORDS = {"and", "or", "not", "in", "order", "by"}
+_KEYWORDS = frozenset({"and", "or", "not", "in", "order", "by"})
 _TOKEN = re.compile(r"(?P<op>!=|!~|<=|>=|[=~<>])|(?P<punct>[(),])|(?P<word>[\w./*?:+-]+)|(?P<quote>[\"'])")
-_STRING = {q: re.compile(rf"{q}((?:[^{q}\\]|\\.)*){q}", re.DOTALL) for q in "\"'"}
 _ESCAPE = re.compile(r"\\(.)", re.DOTALL)
 _DATE = re.compile(r"(\d{4})([-/])(\d{1,2})\2(\d{1,2})(?:[ T](\d{1,2}):(\d{2}))?", re.ASCII)
 _WORD = re.compile(r"[\w*?]+")
@@ -58,7 +57,7 @@ _EMPTY_FUNCTIONS = {"recentlyviewedcontent": "id", "recentlyviewedspaces": "spac
                     "favoritespaces": "space"}
 
 
-class CqlError(ValueError):
+class CqlError(QueryError):
     """A query Confluence rejects with HTTP 400: ``str(e)`` is Cloud's message, ``reason`` says what is wrong."""
 
     def __init__(self, cql: str, reason: str) -> None:
@@ -116,41 +115,21 @@ class Clause:
         return not hit if self.op in _NEGATIVE else hit
 
 
-@dataclass(frozen=True)
-class Bool:
-    """``AND``, ``OR`` or ``NOT`` (one child) over clauses."""
-
-    op: str  # "and" | "or" | "not"
-    children: tuple[Node, ...]
-
-    def matches(self, record: Mapping[str, Any]) -> bool:
-        if self.op == "not":
-            return not self.children[0].matches(record)
-        return (all if self.op == "and" else any)(c.matches(record) for c in self.children)
-
-
 Node = Clause | Bool
 
 
-@dataclass(frozen=True)
-class Query:
-    """A parsed query: an optional restriction and ``(field, descending)`` sort keys."""
+class Query(query_grammar.Query):
+    """A parsed CQL query: ``where`` and ``order_by``."""
 
-    where: Node | None
-    order_by: tuple[tuple[str, bool], ...] = ()
-
-    def matches(self, record: Mapping[str, Any]) -> bool:
-        """Whether ``record`` satisfies the restriction (always, without one)."""
-        return self.where is None or self.where.matches(record)
-
-    def sort(self, records: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-        """Stable sort by ``order_by``; records without the sort field go last in either direction."""
-        out = list(records)
-        for field, desc in reversed(self.order_by):
-            keyed = [(_sort_key(r, field), r) for r in out]
-            present = sorted((p for p in keyed if p[0] is not None), key=lambda p: p[0], reverse=desc)
-            out = [r for _, r in present] + [r for k, r in keyed if k is None]
-        return out
+    @staticmethod
+    def sort_key(record: Mapping[str, Any], field: str) -> Any:
+        """Ids sort as numbers, before any that are not; dates as strings; the rest case-insensitively."""
+        values = _values(record, field)
+        if not values:
+            return None
+        if field == "id":
+            return (0, int(values[0]), "") if values[0].isdigit() else (1, 0, values[0])
+        return values[0] if field in ("created", "lastmodified") else values[0].casefold()
 
 
 @dataclass(frozen=True)
@@ -178,7 +157,7 @@ def parse(cql: str, *, users: bool = False, **context: Any) -> Query:
         raise CqlError(cql[:100], f"The query is longer than {MAX_LENGTH} characters.")
     if not cql.strip():
         raise CqlError(cql, "The query is empty.")
-    return _Parser(cql, USER_FIELDS if users else CONTENT_FIELDS, Context(**context)).query()
+    return Query(*_Parser(cql, USER_FIELDS if users else CONTENT_FIELDS, Context(**context)).parse())
 
 
 def search(cql: str, records: Iterable[Mapping[str, Any]], *, users: bool = False,
@@ -209,15 +188,6 @@ def _compare(op: str, value: str, span: Span) -> bool:
     if op == "<":
         return value < span.start
     return value < span.end  # <=
-
-
-def _sort_key(record: Mapping[str, Any], field: str) -> Any:
-    values = _values(record, field)
-    if not values:
-        return None
-    if field == "id":
-        return (0, int(values[0]), "") if values[0].isdigit() else (1, 0, values[0])
-    return values[0] if field in ("created", "lastmodified") else values[0].casefold()
 
 
 @lru_cache(maxsize=1 << 16)  # a site's words recur in every search
@@ -255,112 +225,40 @@ def _span(start: datetime, day: bool) -> Span:
 
 
 # -- parsing ------------------------------------------------------------------------------------------------
-class _Tok(NamedTuple):
-    kind: str  # "op", "(", ")", ",", "word", "str", "eof"
-    value: str
-    pos: int
+class _Parser(query_grammar.Parser):
+    """CQL's tokens, clauses and wording; field, operator and value errors are deferred."""
 
-
-class _Parser:
-    """Recursive descent; field, operator and value errors wait until the syntax is known to be good."""
+    TOKEN, KEYWORDS = _TOKEN, _KEYWORDS
+    AFTER_WHERE, AFTER_ORDER = "'AND', 'OR' or 'ORDER BY'", "',' or the end of the query"
+    LIST_END, FIRST_ARG, VALUE = "',' or ')'", "a function argument", "a value, a list of values or a function"
 
     def __init__(self, src: str, fields: Mapping[str, str], context: Context) -> None:
-        self.src, self.fields, self.context = src, fields, context
-        self.toks = self.tokenize()
-        self.i, self.depth = 0, 0
-        self.deferred: str | None = None
+        super().__init__(src)
+        self.fields, self.context = fields, context
         self._now: datetime | None = None
 
     def fail(self, reason: str) -> CqlError:
         return CqlError(self.src, reason)
 
-    def tokenize(self) -> list[_Tok]:
-        src, toks, i = self.src, [], 0
-        while True:
-            while i < len(src) and src[i].isspace():
-                i += 1
-            if i == len(src):
-                return [*toks, _Tok("eof", "", i)]
-            m = _TOKEN.match(src, i)
-            if m is None:
-                raise self.fail(f"Unexpected character '{src[i]}' at position {i + 1}.")
-            if m["quote"]:
-                s = _STRING[m["quote"]].match(src, i)
-                if s is None:
-                    raise self.fail(f"The quoted string starting at position {i + 1} is not closed.")
-                toks.append(_Tok("str", _ESCAPE.sub(lambda e: e[1], s[1]), i))
-                i = s.end()
-            else:
-                toks.append(_Tok("op" if m["op"] else "word" if m["word"] else m[0], m[0], i))
-                i = m.end()
+    def unexpected(self, pos: int) -> CqlError:
+        return self.fail(f"Unexpected character '{self.src[pos]}' at position {pos + 1}.")
 
-    def peek(self) -> _Tok:
-        return self.toks[self.i]
-
-    def take(self) -> _Tok:
-        tok = self.toks[self.i]
-        self.i += tok.kind != "eof"
-        return tok
-
-    def take_kw(self, *words: str) -> str:
-        tok = self.peek()
-        if tok.kind == "word" and tok.value.casefold() in words:
-            self.i += 1
-            return tok.value.casefold()
-        return ""
+    def string(self, start: int) -> tuple[str, int]:
+        s = STRING[self.src[start]].match(self.src, start)
+        if s is None:
+            raise self.fail(f"The quoted string starting at position {start + 1} is not closed.")
+        return _ESCAPE.sub(lambda e: e[1], s[1]), s.end()
 
     def expected(self, what: str) -> CqlError:
         tok = self.peek()
         got = f"'{tok.value}' at position {tok.pos + 1}" if tok.kind != "eof" else "the end of the query"
         return self.fail(f"Expecting {what} but got {got}.")
 
-    def query(self) -> Query:
-        where = None if self.peek().kind == "eof" or self.peek().value.casefold() == "order" else self.expr(0)
-        order: tuple[tuple[str, bool], ...] = ()
-        if self.take_kw("order"):
-            if not self.take_kw("by"):
-                raise self.expected("'BY'")
-            order = self.sort_keys()
-        if self.peek().kind != "eof":
-            raise self.expected("',' or the end of the query" if order else "'AND', 'OR' or 'ORDER BY'")
-        if self.deferred:
-            raise self.fail(self.deferred)
-        return Query(where, order)
+    def too_deep(self, tok: Tok) -> CqlError:
+        return self.fail(f"The query is nested more than {MAX_DEPTH} levels deep.")
 
-    def expr(self, level: int) -> Node:
-        """OR (level 0) binds loosest, then AND (level 1), then NOT, parentheses and clauses."""
-        if level == 2:
-            return self.unary()
-        word = ("or", "and")[level]
-        parts = [self.expr(level + 1)]
-        while self.take_kw(word):
-            parts.append(self.expr(level + 1))
-        return parts[0] if len(parts) == 1 else Bool(word, tuple(parts))
-
-    def unary(self) -> Node:
-        tok = self.peek()
-        is_not = tok.kind == "word" and tok.value.casefold() == "not"
-        if tok.kind != "(" and not is_not:
-            return self.clause()
-        self.depth += 1
-        if self.depth > MAX_DEPTH:
-            raise self.fail(f"The query is nested more than {MAX_DEPTH} levels deep.")
-        self.take()
-        if is_not:
-            node: Node = Bool("not", (self.unary(),))
-        else:
-            node = self.expr(0)
-            if self.peek().kind != ")":
-                raise self.expected("')'")
-            self.take()
-        self.depth -= 1
-        return node
-
-    def field_name(self) -> str:
-        tok = self.peek()
-        if tok.kind == "str" or (tok.kind == "word" and tok.value.casefold() not in _KEYWORDS):
-            return self.take().value
-        raise self.expected("a field name")
+    def starts_order(self) -> bool:
+        return self.peek().value.casefold() == "order"  # a quoted "order" too
 
     def clause(self) -> Node:
         name = self.field_name()
@@ -376,82 +274,42 @@ class _Parser:
             raise self.expected("an operator (=, !=, ~, !~, >, >=, <, <=, IN or NOT IN)")
         is_list = self.peek().kind == "("
         items = self.value_list() if is_list else [self.value()]
-        try:
-            return self.build(name, op, items, is_list)
-        except _Invalid as exc:
-            self.deferred = self.deferred or str(exc)
-            return Bool("and", ())
+        return self.defer(lambda: self.build(name, op, items, is_list), Bool("and", ()))
 
-    def value_list(self) -> list[tuple[str, str, tuple[str, ...]]]:
-        items = []
-        while not items or self.peek().kind == ",":
-            self.take()  # "(" or ","
-            items.append(self.value())
-        if self.peek().kind != ")":
-            raise self.expected("',' or ')'")
-        self.take()
-        return items
-
-    def value(self) -> tuple[str, str, tuple[str, ...]]:
-        """(kind, text, function arguments): kind "lit" or "func"."""
-        tok = self.peek()
-        if tok.kind == "str" or (tok.kind == "word" and tok.value.casefold() not in _KEYWORDS):
-            self.take()
-            if tok.kind == "word" and self.peek().kind == "(":
-                self.take()
-                args: list[str] = []
-                while self.peek().kind != ")":
-                    if args:
-                        if self.peek().kind != ",":
-                            raise self.expected("',' or ')'")
-                        self.take()
-                    if self.peek().kind not in ("str", "word"):
-                        raise self.expected("a function argument")
-                    args.append(self.take().value)
-                self.take()
-                return "func", tok.value, tuple(args)
-            return "lit", tok.value, ()
-        raise self.expected("a value, a list of values or a function")
-
-    def sort_keys(self) -> tuple[tuple[str, bool], ...]:
-        keys: list[tuple[str, bool]] = []
-        while True:
-            name = self.field_name()
-            field = _ALIASES.get(name.casefold(), name.casefold())
-            if field not in self.fields:
-                self.deferred = self.deferred or f"The field '{name}' does not exist."
-            elif field not in _SORTABLE:
-                self.deferred = self.deferred or f"The field '{name}' does not support sorting."
-            keys.append((field, self.take_kw("asc", "desc") == "desc"))
-            if self.peek().kind != ",":
-                return tuple(keys)
-            self.take()
+    def sort_field(self, name: str, position: int) -> str:
+        field = _ALIASES.get(name.casefold(), name.casefold())
+        if field not in self.fields:
+            self.deferred = self.deferred or self.fail(f"The field '{name}' does not exist.")
+        elif field not in _SORTABLE:
+            self.deferred = self.deferred or self.fail(f"The field '{name}' does not support sorting.")
+        return field
 
     # -- meaning ----------------------------------------------------------------------------------------------
-    def build(self, name: str, op: str, items: list[tuple[str, str, tuple[str, ...]]], is_list: bool) -> Clause:
+    def build(self, name: str, op: str, items: list[Tok], is_list: bool) -> Clause:
         field = _ALIASES.get(name.casefold(), name.casefold())
         kind = self.fields.get(field)
         if kind is None:
             if field.startswith("user") and self.fields is CONTENT_FIELDS:
-                raise _Invalid(f"The field '{name}' is only supported by the user search (/wiki/rest/api/search/user).")
-            raise _Invalid(f"The field '{name}' does not exist.")
+                raise self.fail(f"The field '{name}' is only supported by the user search "
+                                "(/wiki/rest/api/search/user).")
+            raise self.fail(f"The field '{name}' does not exist.")
         if op not in _OPS[kind]:
-            raise _Invalid(f"The field '{name}' does not support the operator '{op.upper()}'.")
-        if is_list != (op in ("in", "not in")) and not (items[0][0] == "func" and not is_list):  # IN f() is a list
-            raise _Invalid(f"The operator '{op.upper()}' needs a list of values: {name} {op.upper()} (a, b)."
-                           if not is_list else f"The operator '{op}' does not take a list of values.")
+            raise self.fail(f"The field '{name}' does not support the operator '{op.upper()}'.")
+        if is_list != (op in ("in", "not in")) and not (items[0].kind == "func" and not is_list):  # IN f() is a list
+            raise self.fail(f"The operator '{op.upper()}' needs a list of values: {name} {op.upper()} (a, b)."
+                            if not is_list else f"The operator '{op}' does not take a list of values.")
         values: list[Any] = []
         for item in items:
-            if item[0] == "func":
-                values += self.call(item[1], item[2], field, name, kind)
+            if item.kind == "func":
+                values += self.call(item.value, item.args, field, name, kind)
             elif kind == "date":
-                values.append(self.date(item[1], name))
+                values.append(self.date(item.value, name))
             elif op in ("~", "!~"):
-                values.append(_term(item[1], prefix=field == "user.fullname"))
+                values.append(_term(item.value, prefix=field == "user.fullname"))
             else:
-                values.append(item[1].casefold())
+                values.append(item.value.casefold())
         if op in ("~", "!~") and not any(t.words or t.phrase for t in values):
-            raise _Invalid(f"The text searched for in '{name}' has no words.")
+            raise self.fail(f"The text searched for in '{name}' has no words.")
         return Clause(field, op, tuple(values), kind)
 
     @property
@@ -466,30 +324,30 @@ class _Parser:
             try:
                 start = datetime(int(m[1]), int(m[3]), int(m[4]), int(m[5] or 0), int(m[6] or 0))
             except ValueError:
-                raise _Invalid(f"'{text}' is not a date.") from None
+                raise self.fail(f"'{text}' is not a date.") from None
             return _span(start, day=m[5] is None)
         relative = jql_time.relative(text.strip(), self.now)
         if relative is None:
-            raise _Invalid(f"'{text}' is not a date for '{name}': use yyyy-MM-dd, yyyy/MM/dd, yyyy-MM-dd HH:mm, "
-                           f"yyyy/MM/dd HH:mm, or a function such as now(\"-7d\").")
+            raise self.fail(f"'{text}' is not a date for '{name}': use yyyy-MM-dd, yyyy/MM/dd, yyyy-MM-dd HH:mm, "
+                            f"yyyy/MM/dd HH:mm, or a function such as now(\"-7d\").")
         return _span(datetime.fromisoformat(relative), day=False)
 
     def call(self, function: str, args: tuple[str, ...], field: str, name: str, kind: str) -> list[Any]:
         low = function.casefold()
         if low in _DATE_FUNCTIONS:
             if kind != "date":
-                raise _Invalid(f"The function '{function}()' cannot be used with the field '{name}'.")
+                raise self.fail(f"The function '{function}()' cannot be used with the field '{name}'.")
             if len(args) > 1:
-                raise _Invalid(f"The function '{function}()' takes at most one argument, an increment such as "
-                               f"\"-1d\".")
+                raise self.fail(f"The function '{function}()' takes at most one argument, an increment such as "
+                                f"\"-1d\".")
             try:
                 if low == "now":
                     moment = jql_time.offset(args[0], self.now) if args else self.now
                 else:
                     moment = datetime.fromisoformat(jql_time.call(low, list(args), self.now))
             except jql_time.DateError:
-                raise _Invalid(f"The function '{function}()' has an invalid increment '{args[0]}': use "
-                               f"(+/-)nn(y|M|w|d|h|m), such as \"-1d\".") from None
+                raise self.fail(f"The function '{function}()' has an invalid increment '{args[0]}': use "
+                                f"(+/-)nn(y|M|w|d|h|m), such as \"-1d\".") from None
             return [_span(moment, day=False)]
         if low == "currentuser":
             self.no_args(function, args, field in _USER_VALUED, name)
@@ -503,15 +361,10 @@ class _Parser:
         if low in _EMPTY_FUNCTIONS:  # the simulated users have viewed and favourited nothing
             self.no_args(function, args, field == _EMPTY_FUNCTIONS[low], name)
             return []
-        raise _Invalid(f"The function '{function}()' does not exist.")
+        raise self.fail(f"The function '{function}()' does not exist.")
 
-    @staticmethod
-    def no_args(function: str, args: tuple[str, ...], fits: bool, name: str) -> None:
+    def no_args(self, function: str, args: tuple[str, ...], fits: bool, name: str) -> None:
         if not fits:
-            raise _Invalid(f"The function '{function}()' cannot be used with the field '{name}'.")
+            raise self.fail(f"The function '{function}()' cannot be used with the field '{name}'.")
         if args:
-            raise _Invalid(f"The function '{function}()' takes no arguments.")
-
-
-class _Invalid(Exception):
-    """A field, operator or value error, reported once the whole query has parsed."""
+            raise self.fail(f"The function '{function}()' takes no arguments.")

@@ -18,17 +18,17 @@ import re
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, NamedTuple, TypeVar
+from typing import Any
 
-from . import jql_time
+from . import jql_time, query_grammar
+from .query_grammar import MAX_DEPTH, STRING, Bool, QueryError, Tok
 
 MAX_LENGTH = 10_000
-MAX_DEPTH = 50
 MAX_ORDER_FIELDS = 7
 UNBOUNDED = "Unbounded JQL queries are not allowed here. Please add a search restriction to your query."
 
 
-class JqlError(ValueError):
+class JqlError(QueryError):
     """A query Jira would reject with HTTP 400; str(e) is the Jira-style message for errorMessages."""
 
 
@@ -55,7 +55,7 @@ the value the issue was created with)."""
 # Fields read from several entries (a precomputed "text" entry is used too, if the issue has one).
 _SPANS = {"text": ("text", "summary", "description", "comment"), "key": ("key", "id")}
 _UNSORTABLE = {"text", "comment"}
-_KEYWORDS = {"and", "or", "not", "in", "is", "order", "by", "empty", "null", "was", "changed"}
+_KEYWORDS = frozenset({"and", "or", "not", "in", "is", "order", "by", "empty", "null", "was", "changed"})
 _VALID_OPS = (
     " The valid operators are '=', '!=', '<', '>', '<=', '>=', '~', '!~', 'IN', 'NOT IN', 'IS' and 'IS NOT'."
 )
@@ -65,13 +65,11 @@ _BAD_ESCAPE += "\\r, \\\\, '\\ ' and \\uXXXX."
 _DATE_FORMATS = "Valid formats include: 'yyyy/MM/dd HH:mm', 'yyyy-MM-dd HH:mm', 'yyyy/MM/dd', 'yyyy-MM-dd', or a "
 _DATE_FORMATS += "period format e.g. '-5d', '4w 2d'."
 _TOKEN = re.compile(r"(?P<op>!=|!~|<=|>=|[=~<>])|(?P<punct>[(),])|(?P<word>[\w.-]+)|(?P<quote>[\"'])")
-_STRING = {q: re.compile(rf"{q}((?:[^{q}\\]|\\.)*){q}", re.DOTALL) for q in "\"'"}
 _ESCAPE = re.compile(r"\\(u[0-9a-fA-F]{4}|.)", re.DOTALL)
 _KEY = re.compile(r"([A-Za-z][A-Za-z0-9_]*)-(\d+)", re.ASCII)
 _DATE = re.compile(r"(\d{4})([-/])(\d{1,2})\2(\d{1,2})(?:[ T](\d{1,2}):(\d{2}))?", re.ASCII)
 _WORD = re.compile(r"\w+")
 _COMPARE = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
-_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -102,20 +100,6 @@ class Clause:
         if self.op in _COMPARE:
             return any(_COMPARE[self.op](v, want) for v in have)
         return any(v.casefold() == want.casefold() for v in have)
-
-
-@dataclass(frozen=True)
-class Bool:
-    """``op`` is ``"and"``, ``"or"`` or ``"not"`` (one child; plain negation, so it keeps empty fields)."""
-
-    op: str
-    children: tuple[Node, ...]
-
-    def matches(self, issue: Mapping[str, Any]) -> bool:
-        """Whether ``issue`` satisfies the combination."""
-        if self.op == "not":
-            return not self.children[0].matches(issue)
-        return (all if self.op == "and" else any)(c.matches(issue) for c in self.children)
 
 
 @dataclass(frozen=True)
@@ -187,30 +171,24 @@ class History:
 Node = Clause | Bool | History
 
 
-@dataclass(frozen=True)
-class Query:
-    """A parsed query: an optional restriction plus ``(canonical field, descending)`` sort keys."""
-
-    where: Node | None
-    order_by: tuple[tuple[str, bool], ...] = ()
+class Query(query_grammar.Query):
+    """A parsed JQL query: ``where`` (``None``: unbounded) and ``order_by``."""
 
     @property
     def bounded(self) -> bool:
         """True when the query has a restriction (a WHERE part)."""
         return self.where is not None
 
-    def matches(self, issue: Mapping[str, Any]) -> bool:
-        """Whether ``issue`` satisfies the restriction (always, when unbounded)."""
-        return self.where is None or self.where.matches(issue)
-
-    def sort(self, issues: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-        """Stable sort by ``order_by``; issues with an empty sort field go last in either direction."""
-        out = list(issues)
-        for field, desc in reversed(self.order_by):  # least significant key first; each pass is stable
-            keyed = [(_sort_key(issue, field), issue) for issue in out]
-            present = sorted((p for p in keyed if p[0] is not None), key=lambda p: p[0], reverse=desc)
-            out = [issue for _, issue in present] + [issue for k, issue in keyed if k is None]
-        return out
+    @staticmethod
+    def sort_key(issue: Mapping[str, Any], field: str) -> Any:
+        """Keys sort by (project, number); dates as strings; the rest by first value, case-insensitively."""
+        values = _values(issue, field)
+        if not values:
+            return None
+        if field == "key":
+            m = _KEY.fullmatch(values[0])
+            return (m[1].casefold(), int(m[2])) if m else (values[0].casefold(), -1)
+        return values[0] if _FIELDS[field] == "date" else values[0].casefold()
 
 
 Function = Callable[[str, list[str]], list[str]]
@@ -256,7 +234,7 @@ def parse(
     """
     if len(jql) > MAX_LENGTH:
         raise JqlError(f"The JQL query is too long: at most {MAX_LENGTH} characters are allowed.")
-    return _Parser(jql, known_values or {}, Context(current_user, now, groups, functions)).query()
+    return Query(*_Parser(jql, known_values or {}, Context(current_user, now, groups, functions)).parse())
 
 
 def search(
@@ -332,17 +310,6 @@ def _date(text: str, *, strict: bool) -> str | None:
         return None
 
 
-def _sort_key(issue: Mapping[str, Any], field: str) -> Any:
-    """Keys sort by (project, number); dates as strings; the rest by first value, case-insensitively."""
-    values = _values(issue, field)
-    if not values:
-        return None
-    if field == "key":
-        m = _KEY.fullmatch(values[0])
-        return (m[1].casefold(), int(m[2])) if m else (values[0].casefold(), -1)
-    return values[0] if _FIELDS[field] == "date" else values[0].casefold()
-
-
 def _canonical(name: str) -> str | None:
     low = _ALIASES.get(name.casefold(), name.casefold())
     return low if low in _FIELDS else None
@@ -354,58 +321,17 @@ def _at(src: str, pos: int, message: str) -> JqlError:
     return JqlError(f"Error in the JQL Query: {message} (line {line}, character {char})")
 
 
-class _Tok(NamedTuple):
-    kind: str  # "op", "(", ")", ",", "word", "str", "eof"; operands also "lit", "empty", "func"
-    value: str
-    pos: int
-    args: tuple[str, ...] = ()  # a function's arguments
+class _Parser(query_grammar.Parser):
+    """JQL's tokens, clauses (history ones too) and wording; field and value errors are deferred."""
 
-
-def _tokenize(src: str) -> list[_Tok]:
-    toks: list[_Tok] = []
-    i = 0
-    while True:
-        while i < len(src) and src[i].isspace():
-            i += 1
-        if i == len(src):
-            return [*toks, _Tok("eof", "", i)]
-        m = _TOKEN.match(src, i)
-        if m is None:
-            hint = f"You must enclose it in a string or use the escape '\\u{ord(src[i]):04x}' instead."
-            raise _at(src, i, f"The character '{src[i]}' is a reserved JQL character. {hint}")
-        if m["quote"]:
-            text, end = _read_string(src, i)
-            toks.append(_Tok("str", text, i))
-        else:
-            toks.append(_Tok("op" if m["op"] else "word" if m["word"] else m[0], m[0], i))
-            end = m.end()
-        i = end
-
-
-def _read_string(src: str, start: int) -> tuple[str, int]:
-    """Decode the quoted string at ``start``; return its text and the offset just past it."""
-    m = _STRING[src[start]].match(src, start)
-    if m is None:
-        raise _at(src, start, f"The quoted string '{src[start + 1 :]}' has not been completed.")
-
-    def unescape(e: re.Match[str]) -> str:
-        if len(e[1]) == 5:  # \uXXXX
-            return chr(int(e[1][1:], 16))
-        if e[1] not in _ESCAPES:
-            raise _at(src, m.start(1) + e.start(), _BAD_ESCAPE.format(e[1]))
-        return _ESCAPES[e[1]]
-
-    return _ESCAPE.sub(unescape, m[1]), m.end()
-
-
-class _Parser:
-    """Recursive descent over the tokens; field and value errors wait until the syntax is known good."""
+    TOKEN, KEYWORDS = _TOKEN, _KEYWORDS
+    AFTER_WHERE, AFTER_ORDER, VALUE = "either 'OR' or 'AND'", "','", "either a value, list or function"
+    LIST_END = FIRST_ARG = "')'"
 
     def __init__(self, src: str, known: Mapping[str, Collection[str]], context: Context) -> None:
-        self.src, self.context, self.toks, self.i, self.depth = src, context, _tokenize(src), 0, 0
-        self.user = context.current_user
+        super().__init__(src)
+        self.context, self.user = context, context.current_user
         self.known = {_canonical(k) or k: {str(v).casefold() for v in vs} for k, vs in known.items()}
-        self.deferred: JqlError | None = None
         self._now: datetime | None = None
 
     @property
@@ -414,90 +340,42 @@ class _Parser:
             self._now = jql_time.parse_now(self.context.now)
         return self._now
 
-    def query(self) -> Query:
-        where = None if self.peek().kind == "eof" or self.at("order") else self.expr(0)
-        order: tuple[tuple[str, bool], ...] = ()
-        if self.take_kw("order"):
-            if not self.take_kw("by"):
-                raise self.fail("'BY'")
-            order = self.sort_keys()
-        if self.peek().kind != "eof":
-            raise self.fail("','" if order else "either 'OR' or 'AND'")
-        if self.deferred:
-            raise self.deferred
-        return Query(where, order)
+    # Tokens and syntax errors.
+    def unexpected(self, pos: int) -> JqlError:
+        hint = f"You must enclose it in a string or use the escape '\\u{ord(self.src[pos]):04x}' instead."
+        return _at(self.src, pos, f"The character '{self.src[pos]}' is a reserved JQL character. {hint}")
 
-    # Token helpers.
-    def peek(self) -> _Tok:
-        return self.toks[self.i]
+    def string(self, start: int) -> tuple[str, int]:
+        src = self.src
+        m = STRING[src[start]].match(src, start)
+        if m is None:
+            raise _at(src, start, f"The quoted string '{src[start + 1 :]}' has not been completed.")
 
-    def take(self) -> _Tok:
-        tok = self.toks[self.i]
-        self.i += tok.kind != "eof"
-        return tok
+        def unescape(e: re.Match[str]) -> str:
+            if len(e[1]) == 5:  # \uXXXX
+                return chr(int(e[1][1:], 16))
+            if e[1] not in _ESCAPES:
+                raise _at(src, m.start(1) + e.start(), _BAD_ESCAPE.format(e[1]))
+            return _ESCAPES[e[1]]
 
-    def at(self, *words: str) -> str:
-        """The next token as a lowercase keyword if it is one of ``words``, else ``""``."""
-        tok = self.peek()
-        return tok.value.casefold() if tok.kind == "word" and tok.value.casefold() in words else ""
+        return _ESCAPE.sub(unescape, m[1]), m.end()
 
-    def take_kw(self, *words: str) -> str:
-        """Like :meth:`at`, also consuming the keyword when it matches."""
-        word = self.at(*words)
-        self.i += bool(word)
-        return word
-
-    def expect(self, kind: str) -> None:
-        if self.peek().kind != kind:
-            raise self.fail(f"'{kind}'")
-        self.take()
-
-    def fail(self, expected: str, hint: str = "") -> JqlError:
+    def expected(self, what: str, hint: str = "") -> JqlError:
         tok = self.peek()
         if tok.kind != "eof":
-            return _at(self.src, tok.pos, f"Expecting {expected} but got '{tok.value}'.{hint}")
-        return JqlError(f"Error in the JQL Query: Expecting {expected} before the end of the query.{hint}")
+            return _at(self.src, tok.pos, f"Expecting {what} but got '{tok.value}'.{hint}")
+        return JqlError(f"Error in the JQL Query: Expecting {what} before the end of the query.{hint}")
 
-    def defer(self, check: Callable[[], _T], fallback: _T) -> _T:
-        try:
-            return check()
-        except JqlError as e:
-            self.deferred = self.deferred or e
-            return fallback
+    def too_deep(self, tok: Tok) -> JqlError:
+        return _at(self.src, tok.pos, f"The query is nested too deeply (more than {MAX_DEPTH} levels).")
 
-    # Grammar.
-    def expr(self, level: int) -> Node:
-        """OR (level 0) binds loosest, then AND (level 1), then NOT, parentheses and clauses."""
-        if level == 2:
-            return self.unary()
-        word = ("or", "and")[level]
-        parts = [self.expr(level + 1)]
-        while self.take_kw(word):
-            parts.append(self.expr(level + 1))
-        return parts[0] if len(parts) == 1 else Bool(word, tuple(parts))
-
-    def unary(self) -> Node:
-        tok = self.peek()
-        if tok.kind != "(" and not self.at("not"):
-            return self.clause()
-        self.depth += 1
-        if self.depth > MAX_DEPTH:
-            raise _at(self.src, tok.pos, f"The query is nested too deeply (more than {MAX_DEPTH} levels).")
-        self.take()
-        if tok.kind == "(":
-            node = self.expr(0)
-            self.expect(")")
-        else:
-            node = Bool("not", (self.unary(),))
-        self.depth -= 1
-        return node
-
+    # Grammar beyond the shared one: keyword hints, EMPTY, the clauses and their history predicates.
     def field_name(self) -> str:
         tok = self.peek()
-        if tok.kind == "str" or (tok.kind == "word" and tok.value.casefold() not in _KEYWORDS):
-            return self.take().value
-        hint = f" You must surround '{tok.value}' in quotation marks to use it as a field name."
-        raise self.fail("a field name", hint if tok.kind == "word" else "")
+        if tok.kind == "word" and not self.is_name(tok):  # a keyword
+            hint = f" You must surround '{tok.value}' in quotation marks to use it as a field name."
+            raise self.expected("a field name", hint)
+        return super().field_name()
 
     def clause(self) -> Clause | History:
         name = self.field_name()
@@ -514,7 +392,7 @@ class _Parser:
         elif self.take_kw("changed"):
             op = "changed"
         else:
-            raise self.fail("operator", _VALID_OPS)
+            raise self.expected("operator", _VALID_OPS)
         is_list = op != "changed" and self.peek().kind == "("
         items = [] if op == "changed" else self.value_list() if is_list else [self.value()]
         if op in _HISTORY_OPS:
@@ -522,58 +400,28 @@ class _Parser:
             return self.defer(lambda: self.build_history(name, op, items, is_list, predicates), History("", op, ()))
         return self.defer(lambda: self.build(name, op, items, is_list), Clause("", op, ()))
 
-    def predicates(self, op: str) -> list[tuple[str, list[_Tok]]]:
+    def predicates(self, op: str) -> list[tuple[str, list[Tok]]]:
         """The predicates after a history clause: ``AFTER x``, ``DURING (x, y)``, ``BY x``, ``FROM x`` ..."""
         allowed = _PREDICATES if op == "changed" else _PREDICATES[:5]
-        found: list[tuple[str, list[_Tok]]] = []
+        found: list[tuple[str, list[Tok]]] = []
         while kind := self.take_kw(*allowed):
             if kind == "during" and self.peek().kind != "(":
-                raise self.fail("'('")
+                raise self.expected("'('")
             found.append((kind, self.value_list() if kind == "during" else [self.value()]))
         return found
 
-    def value_list(self) -> list[_Tok]:
-        items: list[_Tok] = []
-        while not items or self.peek().kind == ",":
-            self.take()  # "(" or ","
-            items.append(self.value())
-        self.expect(")")
-        return items
-
-    def value(self) -> _Tok:
-        """A literal, ``EMPTY``/``NULL`` or a call ``function()``, as kind lit, empty or func."""
+    def value(self) -> Tok:
+        """``EMPTY``/``NULL`` as kind empty, else a literal or function call (see the shared ``value``)."""
         tok = self.peek()
         if self.take_kw("empty", "null"):
             return tok._replace(kind="empty")
-        if tok.kind == "str" or (tok.kind == "word" and tok.value.casefold() not in _KEYWORDS):
-            self.take()
-            if tok.kind == "word" and self.peek().kind == "(":
-                self.take()
-                args: list[str] = []
-                while self.peek().kind != ")":
-                    if args and self.peek().kind != ",":
-                        raise self.fail("')'")
-                    if args:
-                        self.take()
-                    if self.peek().kind not in ("str", "word"):
-                        raise self.fail("a function argument" if args else "')'")
-                    args.append(self.take().value)
-                self.take()
-                return tok._replace(kind="func", args=tuple(args))
-            return tok._replace(kind="lit")
-        raise self.fail("either a value, list or function")
+        return super().value()
 
-    def sort_keys(self) -> tuple[tuple[str, bool], ...]:
-        keys: list[tuple[str, bool]] = []
-        while True:
-            name = self.field_name()
-            field = self.defer(lambda name=name: self.field(name, sorting=True), "")
-            keys.append((field, self.take_kw("asc", "desc") == "desc"))
-            if len(keys) > MAX_ORDER_FIELDS:
-                raise JqlError(f"Error in the JQL Query: ORDER BY accepts at most {MAX_ORDER_FIELDS} fields.")
-            if self.peek().kind != ",":
-                return tuple(keys)
-            self.take()
+    def sort_field(self, name: str, position: int) -> str:
+        field = self.defer(lambda: self.field(name, sorting=True), "")
+        if position == MAX_ORDER_FIELDS:
+            raise JqlError(f"Error in the JQL Query: ORDER BY accepts at most {MAX_ORDER_FIELDS} fields.")
+        return field
 
     # Validation (reported through ``defer``).
     @staticmethod
@@ -585,7 +433,7 @@ class _Parser:
             raise JqlError(f"Field '{name}' does not support sorting.")
         return field
 
-    def build(self, name: str, op: str, items: list[_Tok], is_list: bool) -> Clause:
+    def build(self, name: str, op: str, items: list[Tok], is_list: bool) -> Clause:
         field = self.field(name)
         kind = _FIELDS[field]
         if op not in _OPS[kind]:
@@ -604,8 +452,8 @@ class _Parser:
                 values.append(None if item.kind == "empty" else self.literal(item.value, field, name, op))
         return Clause(field, op, tuple(values))
 
-    def build_history(self, name: str, op: str, items: list[_Tok], is_list: bool,
-                      predicates: list[tuple[str, list[_Tok]]]) -> History:
+    def build_history(self, name: str, op: str, items: list[Tok], is_list: bool,
+                      predicates: list[tuple[str, list[Tok]]]) -> History:
         field = self.field(name)
         if field not in HISTORY_FIELDS:
             raise JqlError(f"The operator '{op}' is not supported by the '{name}' field.")
@@ -631,7 +479,7 @@ class _Parser:
                 out.append(Predicate(kind, times))
         return History(field, op, tuple(v for group in values for v in group), tuple(out))
 
-    def operand(self, item: _Tok, field: str, name: str, op: str) -> tuple[str | None, ...]:
+    def operand(self, item: Tok, field: str, name: str, op: str) -> tuple[str | None, ...]:
         """The values one history operand stands for (a literal, EMPTY, or a function)."""
         if item.kind == "empty":
             return (None,)
@@ -639,7 +487,7 @@ class _Parser:
             return tuple(self.call(item, field, name, "in" if op.endswith("in") else "="))
         return (self.literal(item.value, field, name, "="),)
 
-    def call(self, item: _Tok, field: str, name: str, op: str) -> list[str]:
+    def call(self, item: Tok, field: str, name: str, op: str) -> list[str]:
         """The values a function stands for in a clause on ``field`` (written ``name``) with ``op``."""
         function, args, kind = item.value.casefold(), list(item.args), _FIELDS[field]
         if function in ("currentuser", "membersof") and kind != "user":
