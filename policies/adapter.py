@@ -77,14 +77,13 @@ def save_adapter(model: Any, directory: Path, base: str, spec: Any) -> None:
     """Save a peft model's adapter alone, its weights in bf16 (half the size; merged into float32 weights on
     load), its base as named by `base`, and the spec evaluation reads."""
     import torch
-    from safetensors.torch import load_file, save_file
 
     from .registry import save_metadata
 
-    model.save_pretrained(directory)
+    # peft keeps the adapter's entries of the state dict it is given: hand it the weights in bf16, written once
+    model.save_pretrained(directory, state_dict={k: v.detach().to(torch.bfloat16)
+                                                 for k, v in model.state_dict().items() if "lora_" in k})
     (directory / "README.md").unlink(missing_ok=True)  # peft's empty model card
-    tensors = load_file(directory / WEIGHTS)
-    save_file({k: v.to(torch.bfloat16).contiguous() for k, v in tensors.items()}, directory / WEIGHTS)
     config = json.loads((directory / CONFIG).read_text())
     config["base_model_name_or_path"] = base
     (directory / CONFIG).write_text(json.dumps(config, indent=1, sort_keys=True) + "\n")
