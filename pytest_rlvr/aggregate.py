@@ -10,12 +10,12 @@ from typing import Any
 from .stats import Interval, bootstrap_interval, pass_at_k, pass_hat_k
 
 TIER_ORDER = ("easy", "medium", "hard", "infeasible")
+"""How tiers are listed; a tier not named here comes after them, in name order."""
 
 
 def tier_key(tier: Any) -> tuple[int, str]:
     """Sort key of a tier: `TIER_ORDER` first, other names after it by name."""
     return (TIER_ORDER.index(tier) if tier in TIER_ORDER else len(TIER_ORDER), str(tier))
-"""How tiers are listed; a tier not named here comes after them, in name order."""
 
 
 @dataclass(frozen=True)

@@ -233,9 +233,8 @@ class _Parser(query_grammar.Parser):
     LIST_END, FIRST_ARG, VALUE = "',' or ')'", "a function argument", "a value, a list of values or a function"
 
     def __init__(self, src: str, fields: Mapping[str, str], context: Context) -> None:
-        super().__init__(src)
-        self.fields, self.context = fields, context
-        self._now: datetime | None = None
+        super().__init__(src, context)
+        self.fields = fields
 
     def fail(self, reason: str) -> CqlError:
         return CqlError(self.src, reason)
@@ -311,12 +310,6 @@ class _Parser(query_grammar.Parser):
         if op in ("~", "!~") and not any(t.words or t.phrase for t in values):
             raise self.fail(f"The text searched for in '{name}' has no words.")
         return Clause(field, op, tuple(values), kind)
-
-    @property
-    def now(self) -> datetime:
-        if self._now is None:
-            self._now = jql_time.parse_now(self.context.now)
-        return self._now
 
     def date(self, text: str, name: str) -> Span:
         m = _DATE.fullmatch(text.strip())

@@ -329,16 +329,9 @@ class _Parser(query_grammar.Parser):
     LIST_END = FIRST_ARG = "')'"
 
     def __init__(self, src: str, known: Mapping[str, Collection[str]], context: Context) -> None:
-        super().__init__(src)
-        self.context, self.user = context, context.current_user
+        super().__init__(src, context)
+        self.user = context.current_user
         self.known = {_canonical(k) or k: {str(v).casefold() for v in vs} for k, vs in known.items()}
-        self._now: datetime | None = None
-
-    @property
-    def now(self) -> datetime:
-        if self._now is None:
-            self._now = jql_time.parse_now(self.context.now)
-        return self._now
 
     # Tokens and syntax errors.
     def unexpected(self, pos: int) -> JqlError:

@@ -10,7 +10,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
+from functools import cached_property
 from typing import Any, NamedTuple, Protocol, TypeVar
+
+from . import jql_time
 
 MAX_DEPTH = 50
 STRING = {q: re.compile(rf"{q}((?:[^{q}\\]|\\.)*){q}", re.DOTALL) for q in "\"'"}
@@ -81,6 +85,8 @@ class Parser:
     - ``string(start)``: the decoded quoted string at offset ``start``, and the offset just past it;
     - the errors ``unexpected(pos)`` (no token starts at ``pos``), ``expected(what)`` (the next token is not
       ``what``, e.g. ``"')'"``) and ``too_deep(tok)`` (``tok`` nests past :data:`MAX_DEPTH`).
+
+    ``context`` is the language's Context: who asks, and the ``now`` that :attr:`now` reads.
     """
 
     TOKEN: re.Pattern[str]  # one token, by group: op, punct, word or quote
@@ -93,10 +99,15 @@ class Parser:
     FIRST_ARG: str
     VALUE: str
 
-    def __init__(self, src: str) -> None:
-        self.src, self.i, self.depth = src, 0, 0
+    def __init__(self, src: str, context: Any) -> None:
+        self.src, self.context, self.i, self.depth = src, context, 0, 0
         self.toks = self.tokenize()
         self.deferred: QueryError | None = None
+
+    @cached_property
+    def now(self) -> datetime:
+        """The time relative dates and date functions count from: the context's `now`, or the wall clock."""
+        return jql_time.parse_now(self.context.now)
 
     # Tokens.
     def tokenize(self) -> list[Tok]:
