@@ -42,6 +42,26 @@ def test_a_groups_rewards_set_its_tasks_state(rewards, state):
     assert state_of(rewards) == state
 
 
+@pytest.mark.parametrize("rewards, state", [
+    ([0.0, 0.09, 0.0, 0.09], FLAT),  # a spread, but nothing passed: no advantage under --skip-unsolved
+    ([0.91, 0.27, 0.5], FLAT),
+    ([1.0, 0.27, 0.09, 0.0], INFORMATIVE),  # solved sometimes
+    ([1.0, 1.0], SATURATED),
+])
+def test_with_a_threshold_a_group_that_never_passed_is_flat(rewards, state):
+    assert state_of(rewards, threshold=1.0) == state
+
+
+def test_a_skip_unsolved_pool_judges_each_task_by_its_scenarios_threshold():
+    rows = prompts([SCENARIOS[SCENARIO]], 3, 0)
+    keys = [r["task_id"] for r in rows]
+    pool = make_pool(grpo("--sampling", "pool", "--skip-unsolved", "--tasks", "3"), rows)
+    assert pool.thresholds == dict.fromkeys(keys, SCENARIOS[SCENARIO].threshold)
+    record(pool, [keys[0]] * 2 + [keys[1]] * 2, [0.0, 0.09, 0.0, 1.0])
+    assert [pool.state(k) for k in keys] == [FLAT, INFORMATIVE, UNKNOWN]
+    assert make_pool(grpo("--sampling", "pool", "--tasks", "3"), rows).thresholds == {}  # spread alone counts
+
+
 def test_record_groups_one_steps_rollouts_by_task_and_sums_the_check_groups_shares():
     pool = Pool(["a", "b", "c"])
     shares = [{"arguments": 0.2, "process": 0.3, "outcome": 0.5}, {"arguments": 0.2, "process": 0.0, "outcome": 0.0}]
@@ -248,7 +268,7 @@ def test_the_training_rollouts_record_each_groups_rewards_in_the_pool(tiny, tmp_
     spec = resolve(str(tiny))
     _, tokenizer = load(str(tiny), spec)
     cfg = TrainConfig("grpo", str(tiny), (SCENARIO,), tmp_path / "run", max_completion_length=4096, tasks=3,
-                      max_tokens=8, max_turns=2, sampling="pool")
+                      max_tokens=8, max_turns=2, sampling="pool", skip_unsolved=True)
     rows = prompts([SCENARIOS[SCENARIO]], 3, 0)
     pool = make_pool(cfg, rows)
     rollouts = Rollouts(cfg, spec, tokenizer, [SCENARIOS[SCENARIO]], rows, pool=pool)
@@ -257,9 +277,14 @@ def test_the_training_rollouts_record_each_groups_rewards_in_the_pool(tiny, tmp_
                               state=SimpleNamespace(global_step=0), _metrics={"train": defaultdict(list)})
     cfg.output.mkdir(parents=True)
     out = rollouts([rows[0]["prompt"]] * 2 + [rows[2]["prompt"]] * 2, trainer)
-    scores = [sum(r.values()) for r in out["rlvr_rewards"]]
+    scores = [json.loads(line)["reward"] for line in (cfg.output / "rollouts.jsonl").read_text().splitlines()]
     assert pool.rewards == {rows[0]["task_id"]: tuple(scores[:2]), rows[2]["task_id"]: tuple(scores[2:])}
     assert pool.state(rows[1]["task_id"]) == UNKNOWN and pool.counts()[UNKNOWN] == 1
+    # --skip-unsolved: the random model passes nothing, so each group's rollouts reach TRL with equal rewards
+    assert max(scores) < SCENARIOS[SCENARIO].threshold
+    given = [sum(r.values()) for r in out["rlvr_rewards"]]
+    assert given == pytest.approx([sum(scores[:2]) / 2] * 2 + [sum(scores[2:]) / 2] * 2)
+    assert [pool.state(rows[i]["task_id"]) for i in (0, 2)] == [FLAT, FLAT]
 
 
 def test_grpo_with_pool_sampling_draws_its_prompts_from_the_pool(tiny, tmp_path, monkeypatch):

@@ -38,6 +38,19 @@ def test_defaults_train_all_weights_on_the_train_split_with_transformers_generat
     assert (cfg.learning_rate, parse(["sft", "--output", "x"]).learning_rate) == (5e-6, 5e-5)
 
 
+def test_skip_unsolved_gives_a_group_that_never_passed_no_advantage():
+    from train.rewards import without_unsolved
+
+    assert not parse(["grpo", "--output", "x"]).skip_unsolved
+    assert parse(["grpo", "--output", "x", "--skip-unsolved"]).skip_unsolved
+    shares = [{"arguments": 0.0, "process": 0.09, "outcome": 0.0}, {"arguments": 0.0, "process": 0.0, "outcome": 0.0},
+              {"arguments": 0.1, "process": 0.2, "outcome": 0.7}, {"arguments": 0.0, "process": 0.1, "outcome": 0.0}]
+    out = without_unsolved(["a", "a", "b", "b"], shares, [False, False, True, False])
+    assert out[0] == out[1] == {"arguments": 0.0, "process": 0.045, "outcome": 0.0}  # the mean: no advantage
+    assert out[2:] == shares[2:]  # solved once: the spread stays
+    assert shares[0]["process"] == 0.09  # the scored shares are left as they were
+
+
 def test_tiers_select_the_training_tasks_and_demonstrations_decline_where_nothing_can_be_done():
     from train.data import demonstrations, prompts
 

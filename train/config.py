@@ -42,6 +42,7 @@ class TrainConfig:
     scale_rewards: str = "group"  # GRPO: divide advantages by the group's reward std ("group"), the batch's, or not
     sampling: str = "uniform"  # GRPO prompts: TRL's shuffle, or "pool": mostly tasks with signal (train/pool.py)
     pool: Path | None = None  # GRPO: a probe's JSON whose groups seed the pool's task states
+    skip_unsolved: bool = False  # GRPO: a group in which no rollout passes gets no advantage (DAPO's filter)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -115,6 +116,10 @@ def parser() -> argparse.ArgumentParser:
             s.add_argument("--pool", type=Path, default=None, metavar="PROBE.json",
                            help="seed the pool's task states from `python -m train probe --save` (same --seed); "
                                 "implies --sampling pool")
+            s.add_argument("--skip-unsolved", action="store_true",
+                           help="a group in which no rollout passes the scenario's threshold teaches nothing (every "
+                                "rollout gets the group's mean reward, as DAPO drops such groups): partial credit "
+                                "among failures otherwise rewards stopping early; the pool draws such tasks less")
     s = sub.add_parser("probe", help="learnability pre-flight: K rollouts per train task; the share of groups "
                        "with a spread of rewards per scenario and tier (GRPO learns from those only)")
     s.add_argument("--model", default="smollm2-135m",
@@ -194,7 +199,8 @@ def parse(argv: list[str]) -> TrainConfig | ProbeConfig:
                        temperature=a.temperature, tasks=a.tasks, tiers=tiers, resume=a.resume,
                        time_limit=a.time_limit,
                        split=a.split, vllm=vllm, float32=a.float32, beta=beta,
-                       scale_rewards=getattr(a, "scale_rewards", "group"), sampling=sampling, pool=pool)
+                       scale_rewards=getattr(a, "scale_rewards", "group"), sampling=sampling, pool=pool,
+                       skip_unsolved=getattr(a, "skip_unsolved", False))
 
 
 def sampling_options(a: argparse.Namespace, scenarios: tuple[str, ...]) -> tuple[str, Path | None]:

@@ -6,7 +6,8 @@ same way, costs a whole group and moves nothing. Each train task has a state, fr
 - `unknown`: never rolled out (nor in the probe that seeded the pool);
 - `informative`: its rewards differ (`has_spread`, as the probe counts);
 - `saturated`: every reward is 1.0, the most a scenario pays;
-- `flat`: every reward is the same value below 1.0 (failed alike, or the same partial credit).
+- `flat`: every reward is the same value below 1.0 (failed alike, or the same partial credit), or, in a run
+  with `--skip-unsolved`, no reward reached the scenario's threshold (a group that teaches nothing there).
 
 Prompts are drawn mostly from informative and unknown tasks, and `FLAT_SHARE` of them from saturated and flat
 ones, so that a task whose state changed as the policy learned is found again (as prime-rl's difficulty
@@ -41,10 +42,13 @@ FLAT_SHARE = 0.15  # of draws from saturated and flat tasks: enough to notice wi
 TOP = 1.0  # the most a scenario's checks pay
 
 
-def state_of(rewards: Sequence[float]) -> str:
-    """The state a group's rewards put its task in."""
+def state_of(rewards: Sequence[float], threshold: float | None = None) -> str:
+    """The state a group's rewards put its task in; with a `threshold`, a group none of whose rewards reaches
+    it is flat (it has no advantage under `--skip-unsolved`)."""
     if not rewards:
         return UNKNOWN
+    if threshold is not None and max(rewards) < threshold:
+        return FLAT
     if has_spread(rewards):
         return INFORMATIVE
     return SATURATED if min(rewards) >= TOP - 1e-9 else FLAT
@@ -66,6 +70,7 @@ class Pool:
         self.rewards: dict[str, tuple[float, ...]] = {}  # each task's most recent group
         self.states = [UNKNOWN] * len(self.keys)
         self.meta: dict[str, dict[str, Any]] = {}  # scenario and tier of each key, when built from rows
+        self.thresholds: dict[str, float] = {}  # `--skip-unsolved`: each key's pass threshold
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -83,7 +88,7 @@ class Pool:
         """A group's rewards for this task; its new state comes back."""
         values = tuple(_reward(r) for r in rewards)
         self.rewards[key] = values
-        self.states[self.index[key]] = state = state_of(values)
+        self.states[self.index[key]] = state = state_of(values, self.thresholds.get(key))
         return state
 
     def state(self, key: str) -> str:
@@ -236,6 +241,10 @@ def make_pool(cfg: Any, rows: Sequence[Mapping[str, Any]]) -> Pool | None:
     if getattr(cfg, "sampling", "uniform") != "pool":
         return None
     pool = Pool.from_rows(rows)
+    if getattr(cfg, "skip_unsolved", False):
+        from scenarios import SCENARIOS
+
+        pool.thresholds = {k: SCENARIOS[m["scenario"]].threshold for k, m in pool.meta.items()}
     if cfg.pool is not None and not pool.seed(read_probe(cfg.pool)["groups"]):
         raise ConfigError(f"--pool={cfg.pool}: none of its tasks is one this run trains on (other tiers?)")
     return pool

@@ -7,6 +7,7 @@ weights are 1).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from pytest_rlvr import GROUPS
@@ -27,3 +28,21 @@ class GroupReward:
 
 def reward_functions() -> list[GroupReward]:
     return [GroupReward(g) for g in GROUPS]
+
+
+def without_unsolved(keys: Sequence[str], shares: Sequence[dict[str, float]],
+                     passed: Sequence[bool]) -> list[dict[str, float]]:
+    """`--skip-unsolved`: the rollouts of a group (one task's, in this step) none of which passed all get the
+    group's mean shares, so the group has no advantage, as DAPO drops groups that never succeed. Its partial
+    credit would otherwise teach what failing more cheaply looks like: on tasks the policy cannot do yet,
+    reading and stopping beats a wrong write, and the policy learns to stop everywhere."""
+    groups: dict[str, list[int]] = {}
+    for i, key in enumerate(keys):
+        groups.setdefault(key, []).append(i)
+    out = [dict(s) for s in shares]
+    for rows in groups.values():
+        if not any(passed[i] for i in rows):
+            mean = {g: sum(shares[i][g] for i in rows) / len(rows) for g in shares[rows[0]]}
+            for i in rows:
+                out[i] = dict(mean)
+    return out

@@ -28,6 +28,7 @@ from pytest_rlvr.rollout import rollout
 from .config import TrainConfig
 from .data import prompt_key, tokenized
 from .pool import Pool, record
+from .rewards import without_unsolved
 
 
 class TrainingPolicy(TransformersPolicy):
@@ -109,7 +110,11 @@ class Rollouts:
             out["env_mask"].append(mask)
             rewards.append(score(scenario.checks_for(task), trace, task))
             out["rlvr_rewards"].append(rewards[-1].by_group())
-        record(self.pool, [task.id for _, task in jobs], out["rlvr_rewards"])
+        keys = [task.id for _, task in jobs]
+        record(self.pool, keys, out["rlvr_rewards"])
+        if self.cfg.skip_unsolved:
+            passed = [r.score >= scenario.threshold for r, (scenario, _) in zip(rewards, jobs, strict=True)]
+            out["rlvr_rewards"] = without_unsolved(keys, out["rlvr_rewards"], passed)
         log(trainer, self.traces, seconds)
         with (self.cfg.output / "rollouts.jsonl").open("a") as f:  # what the model did, step by step
             f.writelines(json.dumps({"step": step, "reward": sum(r.by_group().values()),

@@ -215,8 +215,9 @@ def grpo(cfg: TrainConfig) -> Path:
         print("failing checks, share of rollouts, first half of the steps -> second half:")
         for name, spans in rates.items():
             print(f"  {name}: " + " -> ".join("-" if rate is None else f"{rate:.0%}" for rate in spans))
+    unsolved = ", or none passed (--skip-unsolved)" if cfg.skip_unsolved else ""
     print(f"groups with a spread of rewards: {spread} of {groups} (the others had no advantage: all their rollouts "
-          f"scored the same; a higher --temperature or a larger --group-size samples more varied ones)")
+          f"scored the same{unsolved}; a higher --temperature or a larger --group-size samples more varied ones)")
     return out
 
 
