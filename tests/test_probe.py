@@ -98,6 +98,7 @@ def test_summarize_orders_tiers_and_counts_shares():
     (["--model", "nope"], "--model=nope: not a scripted policy"),
     (["--model", "./no/such/dir"], "no such checkpoint directory"),
     (["--model", "oracle", "--samples", "0"], "--samples=0: must be at least 1"),
+    (["--model", "oracle", "--concurrency", "0"], "--concurrency=0: must be at least 1"),
     (["--model", "oracle", "--scenarios", "jira_nope"], "unknown scenario 'jira_nope'"),
 ])
 def test_bad_options_fail_in_one_line(argv, message, capsys):
@@ -112,6 +113,23 @@ def test_probe_options_default_and_do_not_disturb_training_ones():
     with pytest.raises(ConfigError):
         parse(["probe", "--tiers", "easy,nope"])
     assert parse(["grpo", "--output", "x"]).command == "grpo"
+
+
+@pytest.mark.parametrize("concurrency", [2, 32])
+def test_concurrency_bounds_the_rollouts_in_flight(monkeypatch, concurrency):
+    import train.probe
+
+    peak = 0
+
+    class Counting(Engine):
+        async def _rollout(self, *args, **kwargs):
+            nonlocal peak
+            peak = max(peak, self.rollouts_started - self.rollouts_finished)
+            return await super()._rollout(*args, **kwargs)
+
+    monkeypatch.setattr(train.probe, "Engine", Counting)
+    groups = run(cfg("random", tasks=4, samples=4, concurrency=concurrency))
+    assert len(groups) == 4 and peak == min(concurrency, 16)
 
 
 def test_aggregate_spread_is_none_for_one_sample():

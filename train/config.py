@@ -69,6 +69,7 @@ class ProbeConfig:
     tiers: tuple[str, ...] = ("easy", "medium", "hard", "infeasible")
     seed: int = 0  # the training seed: which train tasks (as `grpo --seed`), and every sample's seed
     save: Path | None = None  # where to write the figures as JSON
+    concurrency: int = 32  # rollouts in flight at once (evaluation's default); each holds its episode's cache
     command: str = "probe"
 
 
@@ -133,6 +134,9 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--tiers", default="all", help="comma-separated task tiers, or 'all' (default)")
     s.add_argument("--seed", type=int, default=0, help="training seed: which train tasks, and the samples' seeds")
     s.add_argument("--save", type=Path, default=None, help="also write the figures (and the groups' rewards) as JSON")
+    s.add_argument("--concurrency", type=int, default=32,
+                   help="rollouts in flight at once (default 32, as evaluation's); lower it when memory is short: "
+                        "long scenarios' in-process rollouts each hold up to a few hundred MB")
     return p
 
 
@@ -158,7 +162,7 @@ def _tiers(spec: str) -> tuple[str, ...]:
 
 def parse_probe(a: argparse.Namespace) -> ProbeConfig:
     """The probe's options, checked."""
-    for name in ("tasks", "samples", "max_tokens", "max_turns"):
+    for name in ("tasks", "samples", "max_tokens", "max_turns", "concurrency"):
         value = getattr(a, name)
         if value is not None and value < 1:
             raise ConfigError(f"--{name.replace('_', '-')}={value}: must be at least 1")
@@ -166,7 +170,7 @@ def parse_probe(a: argparse.Namespace) -> ProbeConfig:
         raise ConfigError(f"--temperature={a.temperature}: must be 0 or more")
     return ProbeConfig(a.model, _scenarios(a.scenarios), tasks=a.tasks, samples=a.samples,
                        temperature=a.temperature, max_tokens=a.max_tokens, max_turns=a.max_turns,
-                       tiers=_tiers(a.tiers), seed=a.seed, save=a.save)
+                       tiers=_tiers(a.tiers), seed=a.seed, save=a.save, concurrency=a.concurrency)
 
 
 def parse(argv: list[str]) -> TrainConfig | ProbeConfig:

@@ -143,7 +143,8 @@ def tasks(cfg: ProbeConfig, scenario: Scenario) -> list[Task]:
 
 def settings(cfg: ProbeConfig) -> Settings:
     return Settings(model=cfg.model, samples=cfg.samples, temperature=cfg.temperature, max_tokens=cfg.max_tokens,
-                    max_turns=cfg.max_turns, seed=cfg.seed, split="train", tasks=cfg.tasks)
+                    max_turns=cfg.max_turns, seed=cfg.seed, split="train", tasks=cfg.tasks,
+                    concurrency=cfg.concurrency)
 
 
 def rollouts(cfg: ProbeConfig, policy: Any, scenarios: Mapping[str, Scenario]) -> list[Group]:
