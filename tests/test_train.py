@@ -51,6 +51,33 @@ def test_skip_unsolved_gives_a_group_that_never_passed_no_advantage():
     assert shares[0]["process"] == 0.09  # the scored shares are left as they were
 
 
+def test_a_step_without_gradient_leaves_the_weights_where_adams_momentum_would_move_them():
+    import torch
+
+    from train.trainer import skip_without_gradient
+
+    def run(guard: bool) -> list[torch.Tensor]:
+        torch.manual_seed(0)
+        layer = torch.nn.Linear(3, 1)
+        optimizer = torch.optim.AdamW(layer.parameters(), lr=0.1)
+        if guard:
+            skip_without_gradient(optimizer)
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda _: 1.0)  # wraps step, as Trainer's does
+        seen = []
+        for scale in (1.0, 0.0, 0.0):  # one real step, then two steps whose loss has no gradient
+            optimizer.zero_grad()
+            (scale * layer(torch.ones(1, 3)).sum()).backward()
+            optimizer.step()
+            scheduler.step()
+            seen.append(layer.weight.detach().clone())
+        return seen
+
+    bare, guarded = run(False), run(True)
+    assert torch.equal(bare[0], guarded[0])  # a step with gradient is Adam's own
+    assert not torch.equal(bare[1], bare[0])  # unguarded, momentum moves the weights without a gradient
+    assert torch.equal(guarded[2], guarded[0])
+
+
 def test_tiers_select_the_training_tasks_and_demonstrations_decline_where_nothing_can_be_done():
     from train.data import demonstrations, prompts
 
@@ -355,6 +382,7 @@ def test_a_grpo_step_makes_rewarded_rollouts_likelier_and_the_others_less_likely
     for oracle, own in ((0, 1), (2, 3)):
         assert rewards[oracle] > rewards[own]
         assert after[oracle] > before[oracle] and after[own] < before[own]
+    assert getattr(trainer.optimizer, "optimizer", trainer.optimizer).step.__name__ == "guarded"  # see test above
 
 
 def test_grpo_entry_point_runs_from_the_command_line_and_stops_at_its_time_limit(tiny, tmp_path):

@@ -27,6 +27,7 @@ TRL's `chat_templates/` directory (data files, read without importing TRL).
 from __future__ import annotations
 
 import itertools
+import types
 from typing import Any, NamedTuple
 from unittest import mock
 
@@ -171,12 +172,32 @@ def _common(a: torch.Tensor, b: torch.Tensor) -> int:
     return int((a == b).int().cumprod(0).sum())
 
 
+def skip_without_gradient(optimizer: torch.optim.Optimizer) -> None:
+    """Make `optimizer.step()` do nothing when every gradient is zero: a GRPO step whose groups all had no
+    advantage (all flat, or unsolved under `--skip-unsolved`) and no KL term. Adam would otherwise go on moving
+    the weights along its momentum, several times the last real update over the next flat steps."""
+    step = optimizer.step
+
+    def guarded(self: torch.optim.Optimizer, *args: Any, **kwargs: Any) -> Any:
+        if any(p.grad is not None and bool(p.grad.any()) for group in self.param_groups for p in group["params"]):
+            return step(*args, **kwargs)
+        return None
+
+    optimizer.step = types.MethodType(guarded, optimizer)  # a bound method, as LR schedulers wrap it
+
+
 class GRPOTrainer(trl.GRPOTrainer):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         check_trl_version()
         super().__init__(*args, **kwargs)
 
     pool: Any = None  # `--sampling pool`: the difficulty pool prompts are drawn from (train/pool.py)
+
+    def create_optimizer(self, model: Any = None) -> Any:
+        """Transformers' optimizer, whose step skips a step without gradient (`skip_without_gradient`)."""
+        optimizer = super().create_optimizer(model)
+        skip_without_gradient(optimizer)
+        return optimizer
 
     def _get_train_sampler(self, dataset: Any = None) -> Any:
         """With `--sampling pool`, TRL's layout of prompts with the pool's draws (`train.pool.PoolSampler`)."""
