@@ -38,11 +38,14 @@ def test_defaults_train_all_weights_on_the_train_split_with_transformers_generat
     assert (cfg.learning_rate, parse(["sft", "--output", "x"]).learning_rate) == (5e-6, 5e-5)
 
 
-def test_skip_unsolved_gives_a_group_that_never_passed_no_advantage():
+def test_skip_unsolved_gives_a_group_that_never_passed_no_advantage(monkeypatch):
     from train.rewards import without_unsolved
 
     assert not parse(["grpo", "--output", "x"]).skip_unsolved
     assert parse(["grpo", "--output", "x", "--skip-unsolved"]).skip_unsolved
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    with pytest.raises(ConfigError, match="--skip-unsolved: judges each group's rollouts in one training process"):
+        parse(["grpo", "--output", "x", "--skip-unsolved"])
     shares = [{"arguments": 0.0, "process": 0.09, "outcome": 0.0}, {"arguments": 0.0, "process": 0.0, "outcome": 0.0},
               {"arguments": 0.1, "process": 0.2, "outcome": 0.7}, {"arguments": 0.0, "process": 0.1, "outcome": 0.0}]
     out = without_unsolved(["a", "a", "b", "b"], shares, [False, False, True, False])
