@@ -16,6 +16,11 @@ class ConfigError(ValueError):
     """A configuration that cannot train; str(e) is the one line shown."""
 
 
+def several_processes() -> bool:
+    """Launched as one of several training processes (`accelerate launch`, torchrun)."""
+    return int(os.environ.get("WORLD_SIZE", "1")) > 1
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     command: str  # "grpo" | "sft"
@@ -197,7 +202,7 @@ def parse(argv: list[str]) -> TrainConfig | ProbeConfig:
         check_vllm()
     sampling, pool = sampling_options(a, names)
     skip_unsolved = getattr(a, "skip_unsolved", False)
-    if skip_unsolved and int(os.environ.get("WORLD_SIZE", "1")) > 1:
+    if skip_unsolved and several_processes():
         raise ConfigError("--skip-unsolved: judges each group's rollouts in one training process; on several, a "
                           "group's rollouts are split between them")
     # GRPO on all weights of SmolLM2 degraded its warm start at 2e-5 within 12 steps, and improved it at 5e-6
@@ -230,7 +235,7 @@ def check_vllm() -> None:
 
     if importlib.util.find_spec("vllm") is None:
         raise ConfigError("--vllm needs vLLM and a GPU: pip install 'pytest-rlvr[vllm]'")
-    if int(os.environ.get("WORLD_SIZE", "1")) > 1:  # each turn would be a collective call, a turn count per rank
+    if several_processes():  # each turn would be a collective call, a turn count per rank
         raise ConfigError("--vllm: rollouts generate with vLLM in one training process; on several, use the default")
 
 

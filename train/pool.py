@@ -22,7 +22,6 @@ inform the draws of step k + 2.
 from __future__ import annotations
 
 import json
-import os
 import random
 from collections.abc import Iterable, Iterator, Mapping, Sequence, Sized
 from pathlib import Path
@@ -32,7 +31,7 @@ from torch.utils.data import Sampler
 
 from pytest_rlvr.aggregate import has_spread
 
-from .config import ConfigError
+from .config import ConfigError, several_processes
 
 UNKNOWN, INFORMATIVE, SATURATED, FLAT = "unknown", "informative", "saturated", "flat"
 STATES = (UNKNOWN, INFORMATIVE, SATURATED, FLAT)
@@ -216,7 +215,7 @@ def check(path: Path | None, scenarios: Sequence[str], seed: int) -> None:
         ConfigError: As `read_probe`, or the probe cannot seed this run, or several training processes would
             each record only their own share of each step's groups.
     """
-    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+    if several_processes():
         raise ConfigError("--sampling pool: records each step's groups in one training process; on several, "
                           "use --sampling uniform")
     if path is None:
