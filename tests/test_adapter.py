@@ -1,5 +1,5 @@
 """LoRA adapters saved alone: written by `python -m train --lora`, run merged over their base, and the shipped
-default model (`smollm2-135m-rlvr`): SmolLM2-135M with the adapter in policies/adapters/."""
+default model (`smollm2-135m-rlvr`): SmolLM2-135M with two adapters in policies/adapters/, SFT's and GRPO's over it."""
 
 import json
 import subprocess
@@ -10,7 +10,7 @@ import pytest
 from safetensors.torch import load_file
 
 from policies.adapter import CONFIG, WEIGHTS, base_of, is_adapter, weights
-from policies.registry import EMBEDDED, TRAINED, resolve
+from policies.registry import EMBEDDED, SFT, TRAINED, resolve
 from pytest_rlvr.settings import DEFAULT_MODEL
 from pytest_rlvr.trace import Trace
 
@@ -64,19 +64,21 @@ def test_a_lora_run_saves_its_adapter_alone_and_it_runs_as_the_merged_checkpoint
         assert (stacked[k] - theirs[k]).abs().max() <= 2e-2 * max(1.0, float(theirs[k].abs().max())), k
 
 
-def test_the_default_model_is_the_shipped_adapter_trained_on_the_train_split():
+def test_the_default_model_is_grpo_over_sft_over_the_base_each_trained_on_the_train_split():
     assert DEFAULT_MODEL == TRAINED
-    spec = resolve(TRAINED)
-    shipped = Path(spec.model)
-    assert shipped.is_relative_to(ROOT / "policies" / "adapters")
-    assert {p.name for p in shipped.iterdir()} >= {CONFIG, WEIGHTS, "rlvr-model.json", "train-config.json"}
-    assert (shipped / WEIGHTS).stat().st_size < 12_000_000  # a few MB, in the repository
-    assert base_of(shipped) == EMBEDDED
-    config = json.loads((shipped / "train-config.json").read_text())
-    assert config["lora"] and config["split"] == "train" and config["model"] == EMBEDDED
-    for name in ("rlvr-model.json", "train-config.json", CONFIG):  # nothing of the machine it was trained on
-        text = (shipped / name).read_text()
-        assert '"/' not in text and ":\\\\" not in text, name
+    chain = [(TRAINED, "grpo", SFT), (SFT, "sft", EMBEDDED)]  # each shipped adapter, its command, its base
+    for alias, command, base in chain:
+        shipped = Path(resolve(alias).model)
+        assert shipped.is_relative_to(ROOT / "policies" / "adapters")
+        assert {p.name for p in shipped.iterdir()} >= {CONFIG, WEIGHTS, "rlvr-model.json", "train-config.json"}
+        assert (shipped / WEIGHTS).stat().st_size < 12_000_000  # a few MB, in the repository
+        assert base_of(shipped) == base
+        config = json.loads((shipped / "train-config.json").read_text())
+        assert config["command"] == command and config["model"] == base
+        assert config["lora"] and config["split"] == "train"
+        for name in ("rlvr-model.json", "train-config.json", CONFIG):  # nothing of the machine it was trained on
+            text = (shipped / name).read_text()
+            assert '"/' not in text and ":\\\\" not in text, name
     makefile = (ROOT / "Makefile").read_text()
     assert f"MODEL ?= {TRAINED}" in makefile
 
