@@ -102,6 +102,11 @@ class Recorder:
         assert s.save is not None and s.traces_path is not None
         pairs = ((in_progress(s.save), in_progress(s.traces_path)), (s.save, s.traces_path))
         results, traces = next(((r, t) for r, t in pairs if r.exists()), (None, None))
+        orphan = in_progress(s.traces_path)
+        if traces != orphan and orphan.is_file() and orphan.stat().st_size:
+            raise pytest.UsageError(f"--rlvr-resume: {orphan} holds rollouts of a stopped run whose results were "
+                                    f"not saved beside it; score them with `python -m pytest_rlvr rescore {orphan}`"
+                                    ", or move it away to start over")
         if results is None or traces is None:
             return None
         try:
@@ -125,7 +130,7 @@ class Recorder:
         TraceLog.start(in_progress(s.traces_path), [t for traces in (saved.cases if saved else {}).values()
                                                     for t in traces])
         if saved is None:
-            in_progress(s.save).unlink(missing_ok=True)
+            in_progress(s.save).unlink(missing_ok=True)  # written anew once the run's cases are known
             return
         self.rollouts.saved_run = saved
         self._carried_checks = {name: versions for name, versions in saved.checks_versions.items()
@@ -133,6 +138,21 @@ class Recorder:
         write_results(in_progress(s.save), {**saved.document, "complete": False})
 
     # -- during the run --------------------------------------------------------------------------------
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        """Before any rollout of a new run, empty results with the checks version of every scenario it scores:
+        a run killed before its first case reports leaves what `--rlvr-resume` needs to reuse its traces (a
+        resumed run's `.partial` results already hold the saved run's)."""
+        from .session import case_spec
+
+        specs = [spec for item in session.items if (spec := case_spec(item)) is not None]
+        if self._lock is None or self.rollouts.saved_run is not None or not specs or self.config.option.collectonly:
+            return
+        for spec in specs:
+            self._carried_checks.setdefault(spec.scenario.name, [spec.scenario.checks_version])
+        self._snapshot()
+        self._snapshot_at = 0.0  # the first case is saved as soon as it reports
+
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         record = getattr(report, RECORD_ATTRIBUTE, None)
         if isinstance(record, dict):
@@ -196,9 +216,11 @@ class Recorder:
         from .results import in_progress, write_results
 
         traces = in_progress(s.traces_path)
-        if not self.records:  # nothing scored: the saved run stays as it was
-            if not in_progress(s.save).exists() and traces.exists() and not traces.stat().st_size:
-                traces.unlink()
+        if not self.records:  # nothing scored: the saved run stays as it was, and a stopped one resumable
+            if not traces.is_file() or not traces.stat().st_size:
+                traces.unlink(missing_ok=True)
+                if self.rollouts.saved_run is None:
+                    in_progress(s.save).unlink(missing_ok=True)
             return
         self.complete = (exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED)
                          and not session.shouldfail and not session.shouldstop)

@@ -156,6 +156,42 @@ def test_a_killed_run_leaves_partial_results_that_resume_reads(toy):
     assert json.loads((out / "run.json").read_text())["complete"] is True
 
 
+def test_a_run_killed_before_its_first_case_reports_is_resumed_from_its_traces(toy):
+    # Rollouts finish in any order but cases report in item order: here none reported before the kill.
+    cases(toy, 6, stop_at("toy-eval-0000", "kill"))
+    assert run(toy, "--rlvr-model=oracle", "--rlvr-save=out/run.json").ret == -9
+    out = toy.path / "out"
+    document = json.loads((out / "run.json.partial").read_text())
+    assert document["complete"] is False and document["cases"] == []
+    finished = traces_of(out / "run.traces.jsonl.partial")
+    assert finished
+    toy.path.joinpath("test_cases.py").write_text(CASES.format(count=6))
+    result = run(toy, "--rlvr-model=oracle", "--rlvr-save=out/run.json", "--rlvr-resume")
+    result.assert_outcomes(passed=6)
+    partial = out / "run.json.partial"
+    result.stdout.fnmatch_lines([f"rlvr: resumed: reused {len(finished)} of 6 rollouts from {partial}"])
+    assert {t.to_json() for t in finished} <= {t.to_json() for t in traces_of(out / "run.traces.jsonl")}
+
+
+def test_resume_never_truncates_traces_it_cannot_read(toy):
+    cases(toy, 3, stop_at("toy-eval-0000", "kill"))
+    assert run(toy, "--rlvr-model=oracle", "--rlvr-save=out/run.json").ret == -9
+    out = toy.path / "out"
+    (out / "run.json.partial").unlink()  # as a run of an earlier version left it: traces without results
+    kept = (out / "run.traces.jsonl.partial").read_text()
+    assert kept
+    line = one_error_line(run(toy, "--rlvr-model=oracle", "--rlvr-save=out/run.json", "--rlvr-resume"))
+    assert "run.traces.jsonl.partial holds rollouts" in line and "pytest_rlvr rescore" in line
+    assert (out / "run.traces.jsonl.partial").read_text() == kept
+
+
+def test_a_run_that_scores_nothing_leaves_no_partial_files(toy):
+    cases(toy, 2)
+    result = run(toy, "--rlvr-model=oracle", "--rlvr-save=out/run.json", "-k", "no_such_case")
+    assert result.ret == pytest.ExitCode.NO_TESTS_COLLECTED
+    assert not (toy.path / "out").exists() or not [p for p in (toy.path / "out").iterdir() if p.suffix == ".partial"]
+
+
 def test_resume_refuses_other_settings_naming_each(toy):
     cases(toy, 2)
     run(toy, "--rlvr-model=oracle", "--rlvr-save=out/run.json").assert_outcomes(passed=2)
