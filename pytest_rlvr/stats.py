@@ -56,10 +56,12 @@ def bootstrap_interval(
 ) -> Interval:
     """The mean with a 95% percentile bootstrap interval, resampling the values (cases) with replacement.
 
-    Deterministic: the resamples derive from `seed`. Pass one value per case (the case's mean over its
-    samples, or for a paired comparison the difference of two runs' means on the case): cases are the
-    independent units. A single value gives no interval.
+    Deterministic: the resamples derive from `seed` and the values as a multiset (not their order, so that
+    every report of one run prints one interval). Pass one value per case (the case's mean over its samples,
+    or for a paired comparison the difference of two runs' means on the case): cases are the independent
+    units. A single value gives no interval.
     """
+    values = sorted(values)
     n = len(values)
     if n == 0:
         raise ValueError("the mean of no values is undefined")
