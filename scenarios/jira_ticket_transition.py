@@ -351,13 +351,13 @@ def oracle(task: Task) -> Generator[Any, list[ToolResult], None]:
 
 
 def choice(offered: list[dict[str, Any]], chosen: dict[str, Any], target: str) -> str:
-    """What the oracle writes before a transition: each offered one as `id name -> status`, in the order read,
-    then the one it takes. Demonstrated, this short list turns picking an id by its target status, many tokens
-    away in the JSON, into reading one line."""
-    lines = [f"{t['id']} {t['name']} -> {t['to']['name']}" for t in offered]
+    """What the oracle writes before a transition: each offered one as `id name -> status (id)`, in the order
+    read, then the status it goes to, with its id. Demonstrated, this short list turns picking an id by its
+    target status, many tokens away in the JSON, into copying what follows that status in the list."""
+    lines = [f"{t['id']} {t['name']} -> {t['to']['name']} ({t['id']})" for t in offered]
     to = chosen["to"]["name"]
-    via = "" if to == target else f" ('{target}' is not offered; '{to}' is on the way)"
-    return "\n".join([*lines, f"'{to}' is {chosen['id']}{via}."])
+    via = [] if to == target else [f"'{target}' is not offered; '{to}' is on the way."]
+    return "\n".join([*lines, *via, f"-> {to} ({chosen['id']})"])
 
 
 def naive(task: Task) -> Generator[Any, list[ToolResult], None]:
