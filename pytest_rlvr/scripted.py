@@ -14,7 +14,7 @@ from typing import Any
 from .policy import AssistantTurn, TurnRequest
 from .scenario import Scenario
 from .schema_instances import random_instance
-from .task import Script
+from .task import Call, Script
 from .trace import ToolCall, ToolResult
 
 GENERIC = ("noop", "random")
@@ -110,7 +110,7 @@ class ScriptPolicy:
         self.name = name
         self.scenarios = dict(scenarios)
         self.script = script
-        self._running: dict[str, tuple[Generator[Any, list[ToolResult], None], int]] = {}
+        self._running: dict[str, tuple[Generator[list[Call] | str, list[ToolResult], None], int]] = {}
 
     @property
     def info(self) -> dict[str, Any]:
@@ -139,11 +139,10 @@ class ScriptPolicy:
             script.close()
             return AssistantTurn(step)
         self._running[key] = (script, turn)
-        text, step = step if isinstance(step, tuple) else ("", step)
         calls = [scripted_call(turn, i, name, arguments) for i, (name, arguments) in enumerate(step)]
         if not calls:
             raise ValueError(f"script {self.name!r} of {request.task.scenario!r} yielded an empty turn")
-        return AssistantTurn(text, calls)
+        return AssistantTurn("", calls)
 
     async def close(self) -> None:
         for generator, _ in self._running.values():

@@ -96,6 +96,5 @@ class Environment(Protocol):
 Call = tuple[str, dict[str, Any]]
 """A scripted tool call: (tool name, arguments)."""
 
-Script = Callable[[Task], Generator["list[Call] | tuple[str, list[Call]] | str", "list[ToolResult]", None]]
-"""A scripted policy for one task: yields a turn (tool calls, text written before tool calls and the calls, or a
-final answer), receives its results."""
+Script = Callable[[Task], Generator["list[Call] | str", "list[ToolResult]", None]]
+"""A scripted policy for one task: yields a turn (tool calls, or a final answer), receives its results."""

@@ -346,18 +346,8 @@ def oracle(task: Task) -> Generator[Any, list[ToolResult], None]:
         body: dict[str, Any] = {"issueIdOrKey": key, "transition": {"id": tid}}
         if any(f["required"] for f in t.get("fields", {}).values()):
             body["fields"] = {"resolution": {"id": data.resolution or "10000"}}
-        yield choice(offered.body["transitions"], t, data.target_name), [("doTransition", body)]
+        yield [("doTransition", body)]
     yield f"{key} is now in {data.target_name}."
-
-
-def choice(offered: list[dict[str, Any]], chosen: dict[str, Any], target: str) -> str:
-    """What the oracle writes before a transition: each offered one as `id name -> status (id)`, in the order
-    read, then the status it goes to, with its id. Demonstrated, this short list turns picking an id by its
-    target status, many tokens away in the JSON, into copying what follows that status in the list."""
-    lines = [f"{t['id']} {t['name']} -> {t['to']['name']} ({t['id']})" for t in offered]
-    to = chosen["to"]["name"]
-    via = [] if to == target else [f"'{target}' is not offered; '{to}' is on the way."]
-    return "\n".join([*lines, *via, f"-> {to} ({chosen['id']})"])
 
 
 def naive(task: Task) -> Generator[Any, list[ToolResult], None]:
