@@ -7,7 +7,7 @@ import sys
 import time
 
 BENCHES = ["bench.simulator", "bench.harness", "bench.concurrency", "bench.generation", "bench.server", "bench.grpo",
-           "bench.lora", "bench.loss", "bench.precision", "bench.pool"]
+           "bench.lora", "bench.loss", "bench.precision", "bench.pool", "bench.batch_tokens"]
 """Benchmark modules, each with a `main()` that prints its figures; add yours here."""
 
 

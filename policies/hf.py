@@ -22,6 +22,9 @@ from .prefix import PrefixCache
 from .registry import ModelSpec
 
 CACHE_BYTES = 4 << 30  # the prefix cache's keys and values: about 30 sequences of SmolLM2 at 3,000 tokens
+BATCH_TOKENS = 24_000
+"""On a CPU, the most tokens one `generate` call lays out (rows x the longest row): eight 3,000-token turns go
+together, two 12,000-token ones at most. Without it, eight long multi-turn rows held 16 GB in one prefill."""
 
 
 class TransformersPolicy:
@@ -32,6 +35,7 @@ class TransformersPolicy:
 
         cuda = torch.cuda.is_available()
         self.max_batch_size = 32 if cuda else 8  # a GPU's step costs about the same for 32
+        self.max_batch_tokens = None if cuda else BATCH_TOKENS
         self.spec = spec
         self.name = spec.alias
         self._lock = threading.Lock()
@@ -104,9 +108,14 @@ class TransformersPolicy:
             options |= {"do_sample": True, "temperature": sampling.temperature, "top_p": 1.0, "top_k": 0}
         else:
             options |= {"do_sample": False, "temperature": None, "top_p": None, "top_k": None}
+        out: list[list[int]] = [[] for _ in rows]
         with self._lock, torch.inference_mode(), interruptible(model, self._closed):
-            return self.cache.generate(model, rows, tokenizer.pad_token_id, [r.rollout_id for r in requests],
-                                       **options)
+            for part in chunks([len(r) for r in rows], self.max_batch_tokens):
+                new = self.cache.generate(model, [rows[i] for i in part], tokenizer.pad_token_id,
+                                          [requests[i].rollout_id for i in part], **options)
+                for i, tokens in zip(part, new, strict=True):
+                    out[i] = tokens
+        return out
 
     async def close(self) -> None:
         """Frees the model; a generation under way raises `Closed` within one layer, so an interrupted run
@@ -114,6 +123,20 @@ class TransformersPolicy:
         self._closed.set()
         self._loaded = None
         self.cache = PrefixCache(self.cache.capacity, self.cache.max_bytes)
+
+
+def chunks(lengths: list[int], budget: int | None) -> list[list[int]]:
+    """Row indices in batches of similar lengths, longest first, each at most `budget` tokens once padded to its
+    longest row (a row longer than the budget goes alone); one batch of all rows without a budget."""
+    if budget is None:
+        return [list(range(len(lengths)))]
+    out: list[list[int]] = []
+    for i in sorted(range(len(lengths)), key=lambda i: -lengths[i]):
+        if out and (len(out[-1]) + 1) * lengths[out[-1][0]] <= budget:
+            out[-1].append(i)
+        else:
+            out.append([i])
+    return out
 
 
 def stop_ids(tokenizer: Any) -> list[int]:

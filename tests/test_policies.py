@@ -122,6 +122,29 @@ def test_transformers_policy_on_a_gpu_batches_more_and_keeps_no_prefix_cache(mon
         assert policy.cache.capacity == (0 if cuda else 48)  # a GPU prefills afresh
 
 
+def test_long_rows_are_generated_in_batches_within_the_token_budget(tiny):
+    """A batch is split into batches of similar lengths that fit the budget; what each row gets is unchanged."""
+    from policies.hf import TransformersPolicy, chunks
+
+    assert chunks([100, 900, 300, 250], 1000) == [[1], [2, 3, 0]]  # longest first, 3 x 300 <= 1000
+    assert chunks([5000, 10], 1000) == [[0], [1]]  # a row above the budget goes alone
+    assert chunks([100, 900, 300], None) == [[0, 1, 2]]
+    split, whole = TransformersPolicy(resolve(str(tiny))), TransformersPolicy(resolve(str(tiny)))
+    whole.max_batch_tokens = None
+    _, follow = two_turns(whole)  # three rows of different lengths
+    _, follow_split = two_turns(split)
+    tokenizer, _ = split.load()
+    sizes = sorted(len(tokenizer(split.render(r), add_special_tokens=False)["input_ids"]) for r in follow_split)
+    split.max_batch_tokens = 2 * sizes[1]  # the two shorter rows together, the longest alone
+    lengths = []
+    generate = split.cache.generate
+    split.cache.generate = lambda model, rows, *a, **k: lengths.append([len(r) for r in rows]) or generate(
+        model, rows, *a, **k)
+    again = asyncio.run(split.generate(follow_split))
+    assert lengths == [[sizes[2]], [sizes[1], sizes[0]]]
+    assert [a.text for a in again] == [e.text for e in asyncio.run(whole.generate(follow))]
+
+
 def test_prefix_cache_matches_the_longest_prefix_and_evicts_the_least_recently_used():
     import torch
 
