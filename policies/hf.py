@@ -24,7 +24,8 @@ from .registry import ModelSpec
 CACHE_BYTES = 4 << 30  # the prefix cache's keys and values: about 30 sequences of SmolLM2 at 3,000 tokens
 BATCH_TOKENS = 24_000
 """On a CPU, the most tokens one `generate` call lays out (rows x the longest row): eight 3,000-token turns go
-together, two 12,000-token ones at most. Without it, eight long multi-turn rows held 16 GB in one prefill."""
+together, two 12,000-token ones at most. The 40 first transitions eval tasks at 32 in flight went past 16 GB
+without it, and peak at 10.1 GB with it (bench/batch_tokens.py measures the two on long turns)."""
 
 
 class TransformersPolicy:
