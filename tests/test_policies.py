@@ -145,6 +145,21 @@ def test_long_rows_are_generated_in_batches_within_the_token_budget(tiny):
     assert [a.text for a in again] == [e.text for e in asyncio.run(whole.generate(follow))]
 
 
+def test_the_in_process_model_caps_mallocs_arenas_unless_the_environment_does(monkeypatch):
+    import ctypes
+
+    from policies.hf import few_arenas
+
+    calls = []
+    monkeypatch.setattr(ctypes, "CDLL", lambda name: type("C", (), {"mallopt": lambda *a: calls.append(a)})())
+    monkeypatch.delenv("MALLOC_ARENA_MAX", raising=False)
+    few_arenas()
+    assert [a[-2:] for a in calls] == [(-8, 2)]  # M_ARENA_MAX
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "4")
+    few_arenas()
+    assert len(calls) == 1
+
+
 def test_prefix_cache_matches_the_longest_prefix_and_evicts_the_least_recently_used():
     import torch
 
