@@ -26,10 +26,13 @@ def late_turns() -> list:
     scenario = SCENARIOS["jira_issue_create"]
     requests = []
     for task in scenario.tasks("train", count=ROLLOUTS * 3):
+        if task.tier == "infeasible":
+            continue
         trace, _ = play(scenario, task, "oracle")
-        if task.tier != "infeasible" and len(requests) < ROLLOUTS:
-            requests.append(TurnRequest(task.id, task, trace.messages[:-1], scenario.tools,
-                                        Sampling(max_tokens=NEW_TOKENS)))
+        requests.append(TurnRequest(task.id, task, trace.messages[:-1], scenario.tools,
+                                    Sampling(max_tokens=NEW_TOKENS)))
+        if len(requests) == ROLLOUTS:
+            break
     return requests
 
 
