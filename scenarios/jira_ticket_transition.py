@@ -33,7 +33,6 @@ Checks (weight, group) — what each verifies and why (the rules are in `scenari
 from __future__ import annotations
 
 import random
-import re
 from collections.abc import Generator, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -335,24 +334,20 @@ def _unique_summary(site: Site, issue: Issue, rng: random.Random) -> str:
 
 
 def oracle(task: Task) -> Generator[Any, list[ToolResult], None]:
-    """Reads the issue's status and transitions before every move, and once more after the last: each decision
-    (move again, which transition, whether to send the resolution, or answer) rests on the latest read."""
     data = _data(task)
     key = data.key
     if data.summary and task.tier == "hard":
         jql = f'project = {data.project} AND summary ~ "{data.summary}"'
         (found,) = yield [("searchAndReconsileIssuesUsingJql", {"jql": jql, "fields": ["summary", "status"]})]
         key = next(i["key"] for i in found.body["issues"] if i["fields"]["summary"] == data.summary)
-    read = ("getIssue", {"issueIdOrKey": key, "fields": ["status"], "expand": "transitions"})
     for tid in data.path:
-        (issue,) = yield [read]
-        t = next(t for t in issue.body["transitions"] if t["id"] == tid)
+        (offered,) = yield [("getTransitions", {"issueIdOrKey": key, "expand": "transitions.fields"})]
+        t = next(t for t in offered.body["transitions"] if t["id"] == tid)
         body: dict[str, Any] = {"issueIdOrKey": key, "transition": {"id": tid}}
-        if t["hasScreen"]:  # every screen here asks for the resolution (and only it), named as the request names it
-            body["fields"] = {"resolution": {"name": re.search(r"resolution '(.+)'", task.prompt)[1]}}
+        if any(f["required"] for f in t.get("fields", {}).values()):
+            body["fields"] = {"resolution": {"id": data.resolution or "10000"}}
         yield [("doTransition", body)]
-    (issue,) = yield [read]  # the same read: whether to move again is decided on what it shows
-    yield f"{key} is now in {issue.body['fields']['status']['name']}."
+    yield f"{key} is now in {data.target_name}."
 
 
 def naive(task: Task) -> Generator[Any, list[ToolResult], None]:
@@ -372,10 +367,10 @@ def spam(task: Task) -> Generator[Any, list[ToolResult], None]:
 
 
 def infeasible_read(data: InfeasibleTask) -> tuple[str, dict[str, Any]]:
-    """The read that shows what is wrong, the oracle's read of a feasible task: the issue with its status and
-    transitions (none leads to the status asked for), or a 404 for a key that does not exist."""
-    return ("getIssue", {"issueIdOrKey": data.issue if data.kind == "transition" else data.name,
-                         "fields": ["status"], "expand": "transitions"})
+    """The read that shows what is wrong: the issue looked up, or its transitions."""
+    if data.kind == "transition":
+        return ("getTransitions", {"issueIdOrKey": data.issue})
+    return ("getIssue", {"issueIdOrKey": data.name, "fields": ["status"]})
 
 
 def infeasible_oracle(task: Task) -> Generator[Any, list[ToolResult], None]:
