@@ -101,6 +101,22 @@ def test_a_kind_with_too_few_tasks_is_made_up_from_the_other():
         pool.draw(6, random.Random(0))
 
 
+def test_a_step_of_several_groups_spreads_them_over_tiers_and_scenarios_with_signal_first():
+    rows = [{"task_id": f"{s}/{t}{n}", "environment": s, "tier": t}
+            for s in ("a", "b") for t in ("easy", "hard") for n in range(8)]
+    pool = Pool.from_rows(rows)  # every task unknown
+    rng = random.Random(0)
+    for _ in range(200):
+        drawn = pool.draw(4, rng)
+        assert len(set(drawn)) == 4 and len({pool.stratum(i) for i in drawn}) == 4  # one group of each stratum
+    six = pool.draw(6, rng)  # more groups than strata: the strata come round again
+    assert sorted(Counter(pool.stratum(i) for i in six).values()) == [1, 1, 2, 2]
+    for key in pool.keys[8:]:  # now only a's easy tasks have signal: signal comes before the spread
+        pool.record(key, [0.0, 0.0])
+    assert {pool.stratum(i) for i in pool.draw(4, rng, flat_share=0.0)} == {("a", "easy")}
+    assert len({pool.stratum(i) for i in pool.draw(3, rng, flat_share=1.0)}) == 3
+
+
 def _layout(indices: list[int], mini: int, batch: int, repeat: int) -> int:
     """The number of chunks, after checking TRL's layout: each of `batch` distinct indices `mini` times in a row,
     the whole chunk `repeat` times over."""

@@ -106,20 +106,34 @@ class Pool:
                 seeded += 1
         return seeded
 
+    def stratum(self, index: int) -> tuple[Any, Any]:
+        """(scenario, tier) of a task: one stratum when the pool knows neither."""
+        meta = self.meta.get(self.keys[index], {})
+        return meta.get("scenario"), meta.get("tier")
+
     def draw(self, n: int, rng: random.Random, flat_share: float | None = None) -> list[int]:
         """`n` distinct task indices: each from the informative and unknown tasks, or with probability
         `flat_share` (`FLAT_SHARE` by default) from the saturated and flat ones; from the other kind when one
-        has none left."""
+        has none left. Within the kind, from the strata (scenario and tier) drawn least so far in this call:
+        a step of several groups then spreads them over its tiers, whose updates average out, where a step of
+        one tier pulls the policy toward that tier's opening call (docs/training.md)."""
         if n > len(self.keys):
             raise ValueError(f"cannot draw {n} distinct tasks from a pool of {len(self.keys)}")
         share = FLAT_SHARE if flat_share is None else flat_share
-        signal = [i for i, s in enumerate(self.states) if s in SIGNAL]
-        flat = [i for i, s in enumerate(self.states) if s not in SIGNAL]
+        left = list(range(len(self.keys)))
+        drawn: dict[tuple[Any, Any], int] = {}
         chosen = []
         for _ in range(n):
+            signal = [i for i in left if self.states[i] in SIGNAL]
+            flat = [i for i in left if self.states[i] not in SIGNAL]
             first, other = (flat, signal) if rng.random() < share else (signal, flat)
             source = first or other
-            chosen.append(source.pop(rng.randrange(len(source))))
+            least = min(drawn.get(self.stratum(i), 0) for i in source)
+            source = [i for i in source if drawn.get(self.stratum(i), 0) == least]
+            pick = source[rng.randrange(len(source))]
+            chosen.append(pick)
+            left.remove(pick)
+            drawn[self.stratum(pick)] = drawn.get(self.stratum(pick), 0) + 1
         return chosen
 
     def to_dict(self) -> dict[str, Any]:
