@@ -8,6 +8,7 @@ runs, with the real OpenAIPolicy client, but no model).
 from __future__ import annotations
 
 import asyncio
+import functools
 import importlib.util
 import json
 import os
@@ -261,6 +262,11 @@ def test_start_generate_and_close_stop_the_whole_process_group(monkeypatch, tmp_
     assert policy.log_path.read_text().count("$ ") == 1
 
 
+# Ctrl-C as a terminal delivers it: a runner started as a background job (`cmd &`, nohup) hands its children
+# SIGINT ignored, and Python then installs no KeyboardInterrupt handler.
+TERMINAL_SIGINT = functools.partial(signal.signal, signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize("ending", ["exit", "SIGINT", "SIGTERM"])
 def test_interpreter_exit_and_signals_stop_a_running_server(tmp_path, ending):
     pids = tmp_path / "pids"
@@ -278,7 +284,7 @@ if {ending!r} != "exit":
 """  # never calls close(): the atexit hook or the signal handler stops the server
     env = {**os.environ, "PATH": f"{fake.parent}{os.pathsep}{os.environ['PATH']}"}
     process = subprocess.Popen([sys.executable, "-c", program], env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+                               stderr=subprocess.PIPE, text=True, preexec_fn=TERMINAL_SIGINT)
     try:
         assert process.stdout.readline().strip() == "started", process.stderr.read()
         if ending != "exit":

@@ -3,6 +3,7 @@ failing case's explanation."""
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import subprocess
@@ -112,6 +113,11 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build(tmp_path_factory.mktemp("tiny"))
 
 
+# Ctrl-C as a terminal delivers it: a runner started as a background job (`cmd &`, nohup) hands its children
+# SIGINT ignored, and Python then installs no KeyboardInterrupt handler.
+TERMINAL_SIGINT = functools.partial(signal.signal, signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_stops_an_in_process_generation_and_exits(pytester, tiny):
     pytester.makepyfile(toy=TOY, test_cases=CASES.format(count=2))
     pytester.makeconftest(SLOW_MODEL)
@@ -120,7 +126,7 @@ def test_ctrl_c_stops_an_in_process_generation_and_exits(pytester, tiny):
     # A turn of up to 4,000 tokens at 20 a second: without a stop, the run would end minutes later.
     process = subprocess.Popen([sys.executable, "-m", "pytest", f"--rlvr-model={tiny}", "--rlvr-backend=hf",
                                 "--rlvr-max-tokens=4000"], cwd=pytester.path, env=env, stdout=log,
-                               stderr=subprocess.STDOUT)
+                               stderr=subprocess.STDOUT, preexec_fn=TERMINAL_SIGINT)
     try:
         deadline = time.monotonic() + 180
         while not (pytester.path / "generating").exists():
