@@ -115,8 +115,8 @@ class Pool:
         """`n` distinct task indices: each from the informative and unknown tasks, or with probability
         `flat_share` (`FLAT_SHARE` by default) from the saturated and flat ones; from the other kind when one
         has none left. Within the kind, from the strata (scenario and tier) drawn least so far in this call:
-        a step of several groups then spreads them over its tiers, whose updates average out, where a step of
-        one tier pulls the policy toward that tier's opening call (docs/training.md)."""
+        a step of several groups spreads them over the scenarios and tiers, so its update averages them where
+        one group a step follows one tier at a time (docs/training.md measures both on transitions)."""
         if n > len(self.keys):
             raise ValueError(f"cannot draw {n} distinct tasks from a pool of {len(self.keys)}")
         share = FLAT_SHARE if flat_share is None else flat_share
