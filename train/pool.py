@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import random
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence, Sized
 from pathlib import Path
 from typing import Any
@@ -120,20 +121,19 @@ class Pool:
         if n > len(self.keys):
             raise ValueError(f"cannot draw {n} distinct tasks from a pool of {len(self.keys)}")
         share = FLAT_SHARE if flat_share is None else flat_share
-        left = list(range(len(self.keys)))
-        drawn: dict[tuple[Any, Any], int] = {}
+        signal = [i for i, s in enumerate(self.states) if s in SIGNAL]
+        flat = [i for i, s in enumerate(self.states) if s not in SIGNAL]
+        drawn: Counter[tuple[Any, Any]] = Counter()
         chosen = []
         for _ in range(n):
-            signal = [i for i in left if self.states[i] in SIGNAL]
-            flat = [i for i in left if self.states[i] not in SIGNAL]
             first, other = (flat, signal) if rng.random() < share else (signal, flat)
             source = first or other
-            least = min(drawn.get(self.stratum(i), 0) for i in source)
-            source = [i for i in source if drawn.get(self.stratum(i), 0) == least]
-            pick = source[rng.randrange(len(source))]
+            least = min(drawn[self.stratum(i)] for i in source)
+            fewest = [i for i in source if drawn[self.stratum(i)] == least]
+            pick = fewest[rng.randrange(len(fewest))]
+            source.remove(pick)
             chosen.append(pick)
-            left.remove(pick)
-            drawn[self.stratum(pick)] = drawn.get(self.stratum(pick), 0) + 1
+            drawn[self.stratum(pick)] += 1
         return chosen
 
     def to_dict(self) -> dict[str, Any]:
