@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import threading
@@ -76,6 +78,11 @@ class Slow:
 def pytest_rlvr_make_policy(config, model, settings):
     return Slow() if model == "slow" else None
 """
+
+
+# Ctrl-C as a terminal delivers it: a runner started as a background job (`cmd &`, nohup) hands its children
+# SIGINT ignored, and Python then installs no KeyboardInterrupt handler.
+TERMINAL_SIGINT = functools.partial(signal.signal, signal.SIGINT, signal.SIG_DFL)
 
 
 def run_in_terminal(args: list[str], cwd: Path) -> str:

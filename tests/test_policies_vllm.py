@@ -8,7 +8,6 @@ runs, with the real OpenAIPolicy client, but no model).
 from __future__ import annotations
 
 import asyncio
-import functools
 import importlib.util
 import json
 import os
@@ -20,6 +19,7 @@ import time
 from pathlib import Path
 
 import pytest
+from test_plugin_sessions import TERMINAL_SIGINT
 
 import scenarios
 from policies import vllm
@@ -260,11 +260,6 @@ def test_start_generate_and_close_stop_the_whole_process_group(monkeypatch, tmp_
     server, worker = json.loads(pids.read_text())
     assert policy.process is None and not alive(server) and not alive(worker)
     assert policy.log_path.read_text().count("$ ") == 1
-
-
-# Ctrl-C as a terminal delivers it: a runner started as a background job (`cmd &`, nohup) hands its children
-# SIGINT ignored, and Python then installs no KeyboardInterrupt handler.
-TERMINAL_SIGINT = functools.partial(signal.signal, signal.SIGINT, signal.SIG_DFL)
 
 
 @pytest.mark.parametrize("ending", ["exit", "SIGINT", "SIGTERM"])

@@ -3,7 +3,6 @@ failing case's explanation."""
 
 from __future__ import annotations
 
-import functools
 import os
 import signal
 import subprocess
@@ -13,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from test_plugin import CASES, TOY
-from test_plugin_sessions import SLOW, run_in_terminal
+from test_plugin_sessions import SLOW, TERMINAL_SIGINT, run_in_terminal
 
 from pytest_rlvr import Trace
 
@@ -111,11 +110,6 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from tiny_model import build
 
     return build(tmp_path_factory.mktemp("tiny"))
-
-
-# Ctrl-C as a terminal delivers it: a runner started as a background job (`cmd &`, nohup) hands its children
-# SIGINT ignored, and Python then installs no KeyboardInterrupt handler.
-TERMINAL_SIGINT = functools.partial(signal.signal, signal.SIGINT, signal.SIG_DFL)
 
 
 def test_ctrl_c_stops_an_in_process_generation_and_exits(pytester, tiny):
