@@ -453,6 +453,46 @@ def test_sft_warm_start_trains_on_assistant_tokens_only_and_saves_a_checkpoint(t
     assert resolve(str(out)).template == "qwen2_5.jinja"
 
 
+def _saved_run(tmp_path, policy, split="train"):
+    """A real evaluation run of a scripted policy, saved: its traces are what `sft --traces` reads."""
+    save = tmp_path / f"{policy}-{split}.json"
+    run = subprocess.run([sys.executable, "-m", "pytest", "scenarios", "-q", "-p", "no:cacheprovider", "-k",
+                          "jira_labels", f"--rlvr-model={policy}", f"--rlvr-split={split}", "--rlvr-tasks=4",
+                          "--rlvr-samples=2", f"--rlvr-save={save}"], capture_output=True, text=True, timeout=300)
+    assert save.exists(), run.stdout[-3000:]
+    return save, json.loads(save.read_text())
+
+
+def test_sft_on_saved_rollouts_keeps_each_distinct_one_the_checks_score_one(tiny, tmp_path, capsys):
+    from train.data import passing_rollouts
+
+    labels = [SCENARIOS["jira_labels"]]
+    oracle, _ = _saved_run(tmp_path, "oracle")
+    rows = passing_rollouts([oracle.with_suffix(".traces.jsonl")], labels)
+    assert len(rows) == 4  # 8 rollouts, all passing; each task's two samples are the same conversation
+    assert "4 distinct passing rollouts of 8 saved" in capsys.readouterr().out
+    naive, results = _saved_run(tmp_path, "naive")
+    assert max(r for case in results["cases"] for r in case["rewards"]) < 1.0
+    both = [oracle.with_suffix(".traces.jsonl"), naive.with_suffix(".traces.jsonl")]
+    assert passing_rollouts(both, labels) == rows  # the naive policy's rollouts fail the checks: none is kept
+    with pytest.raises(ConfigError, match="nothing to train on"):
+        passing_rollouts(both[1:], labels)
+    assert passing_rollouts([oracle.with_suffix(".traces.jsonl")], labels, ("easy",)) == [
+        r for r in rows if r["tier"] == "easy"]
+    held_out, _ = _saved_run(tmp_path, "oracle", "eval")
+    with pytest.raises(ConfigError, match="train tasks only"):
+        passing_rollouts([held_out.with_suffix(".traces.jsonl")], labels)
+    with pytest.raises(ConfigError, match="no such file"):
+        parse(["sft", "--output", "x", "--traces", str(tmp_path / "missing.traces.jsonl")])
+    out = tmp_path / "rft"
+    run = subprocess.run([sys.executable, "-m", "train", "sft", "--model", str(tiny), "--scenarios", "jira_labels",
+                          "--traces", str(both[0]), "--traces", str(both[1]), "--output", str(out), "--steps", "1",
+                          "--batch-size", "2"], capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "jira_labels: 4 distinct passing rollouts of 16 saved" in run.stdout
+    assert json.loads((out / "train-config.json").read_text())["traces"] == [str(p) for p in both]
+
+
 @pytest.mark.parametrize("lora", [False, True])
 def test_the_cpu_loss_pass_runs_a_groups_prompt_once_with_trls_log_probs_and_gradients(tiny, tmp_path, lora):
     """A micro-batch of one group's rows (left-padded prompt, right-padded completions of different lengths):

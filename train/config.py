@@ -49,11 +49,13 @@ class TrainConfig:
     sampling: str = "uniform"  # GRPO prompts: TRL's shuffle, or "pool": mostly tasks with signal (train/pool.py)
     pool: Path | None = None  # GRPO: a probe's JSON whose groups seed the pool's task states
     skip_unsolved: bool = False  # GRPO: a group in which no rollout passes gets no advantage (DAPO's filter)
+    traces: tuple[Path, ...] = ()  # SFT: rows are the passing rollouts of these saved train-split runs, not the oracle
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["output"] = str(self.output)
         data["pool"] = None if self.pool is None else str(self.pool)
+        data["traces"] = [str(p) for p in self.traces]
         return data
 
     def save(self) -> None:
@@ -83,7 +85,7 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m train", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
     for name, helptext in (("grpo", "GRPO with the scenario checks as rewards"),
-                           ("sft", "warm start: SFT on oracle demonstrations of train tasks")):
+                           ("sft", "SFT on the oracle's demonstrations, or on a saved run's passing rollouts")):
         s = sub.add_parser(name, help=helptext)
         s.add_argument("--model", default="smollm2-135m", help="alias, checkpoint directory or model id")
         s.add_argument("--scenarios", default="all", help="comma-separated scenario names, or 'all'")
@@ -108,6 +110,11 @@ def parser() -> argparse.ArgumentParser:
                        help="train in float32 (default: bf16 autocast on a GPU, or a CPU with bf16 instructions)")
         s.add_argument("--time-limit", type=float, default=None, metavar="MINUTES",
                        help="stop at the step end nearest this many minutes of training (at most --steps steps)")
+        if name == "sft":
+            s.add_argument("--traces", type=Path, action="append", default=[], metavar="RUN.traces.jsonl",
+                           help="rejection sampling: train on the rollouts of a saved train-split run "
+                                "(`pytest --rlvr-split=train --rlvr-save`) that the scenario's checks score 1.0, "
+                                "instead of the oracle's demonstrations; repeat for several runs")
         if name == "grpo":
             s.add_argument("--beta", type=float, default=0.0,
                            help="weight of the KL penalty to the starting model (TRL's beta; default 0: none)")
@@ -202,6 +209,9 @@ def parse(argv: list[str]) -> TrainConfig | ProbeConfig:
         check_vllm()
     sampling, pool = sampling_options(a, names)
     skip_unsolved = getattr(a, "skip_unsolved", False)
+    traces = tuple(getattr(a, "traces", ()))
+    if missing := [p for p in traces if not p.is_file()]:
+        raise ConfigError(f"--traces {missing[0]}: no such file (a run's <stem>.traces.jsonl, from --rlvr-save)")
     if skip_unsolved and several_processes():
         raise ConfigError("--skip-unsolved: judges each group's rollouts in one training process; on several, a "
                           "group's rollouts are split between them")
@@ -214,7 +224,7 @@ def parse(argv: list[str]) -> TrainConfig | ProbeConfig:
                        time_limit=a.time_limit,
                        split=a.split, vllm=vllm, float32=a.float32, beta=beta,
                        scale_rewards=getattr(a, "scale_rewards", "group"), sampling=sampling, pool=pool,
-                       skip_unsolved=skip_unsolved)
+                       skip_unsolved=skip_unsolved, traces=traces)
 
 
 def sampling_options(a: argparse.Namespace, scenarios: tuple[str, ...]) -> tuple[str, Path | None]:

@@ -1,10 +1,13 @@
 """Training data from the scenarios' train split: GRPO prompts, and SFT demonstrations by the oracle, on the
-tiers asked for (all of them by default: the infeasible tier's demonstrations read, write nothing and say why)."""
+tiers asked for (all of them by default: the infeasible tier's demonstrations read, write nothing and say why),
+or by the policy itself: the rollouts of a saved train-split run that the checks score 1.0."""
 
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from pytest_rlvr import Scenario, Task
@@ -62,6 +65,56 @@ def demonstrations(scenarios: list[Scenario], per_scenario: int, seed: int, tier
         assert reward.score == 1.0, f"the oracle failed {task.id}: {reward.explain()}"
         messages = model_messages(trace.messages, tool_format)
         rows.append({"messages": messages, "tools": list(s.tools), "tier": task.tier})
+    return rows
+
+
+def passing_rollouts(paths: Sequence[Path], scenarios: list[Scenario], tiers: Sequence[str] = ALL,
+                     tool_format: str = "hermes") -> list[dict[str, Any]]:
+    """SFT rows from saved rollouts (rejection sampling): each trace of these runs, of these scenarios and tiers,
+    that today's checks score 1.0 on its rebuilt task, once per distinct conversation. Only train-split traces:
+    eval tasks are held out."""
+    from policies.chat import model_messages
+    from pytest_rlvr.checks import score
+    from pytest_rlvr.results import read_traces
+
+    from .config import ConfigError
+
+    by_name = {s.name: s for s in scenarios}
+    rows, seen, counts = [], set(), Counter()
+    for path in paths:
+        try:
+            traces = read_traces(path)
+        except (OSError, ValueError, TypeError, KeyError) as exc:
+            raise ConfigError(f"--traces {path}: not a traces file of --rlvr-save ({type(exc).__name__}: "
+                              f"{exc})") from None
+        for trace in traces:
+            scenario = by_name.get(trace.scenario)
+            if scenario is None:
+                continue
+            if trace.task_split is None or trace.task_seed is None:
+                raise ConfigError(f"--traces {path}: {trace.task_id} does not say which task it is (saved before "
+                                  "traces recorded it); roll it out again")
+            if trace.task_split != "train":
+                raise ConfigError(f"--traces {path}: {trace.task_id} is a {trace.task_split} task; training takes "
+                                  "rollouts of train tasks only (`pytest --rlvr-split=train`)")
+            task = scenario.task(trace.task_seed, "train")
+            if task.digest != trace.task_digest:
+                raise ConfigError(f"--traces {path}: {trace.task_id} rebuilds differently today; roll it out again")
+            if task.tier not in tiers:
+                continue
+            counts[scenario.name, "rollouts"] += 1
+            if score(scenario.checks_for(task), trace, task).score < 1.0:
+                continue
+            messages = model_messages(trace.messages, tool_format)
+            key = prompt_key([{k: v for k, v in m.items() if k != "tool_call_id"} for m in messages])
+            if key not in seen:
+                seen.add(key)
+                counts[scenario.name, "kept"] += 1
+                rows.append({"messages": messages, "tools": list(scenario.tools), "tier": task.tier})
+    for s in scenarios:
+        print(f"{s.name}: {counts[s.name, 'kept']} distinct passing rollouts of {counts[s.name, 'rollouts']} saved")
+    if not rows:
+        raise ConfigError("--traces: no rollout of these scenarios and tiers scores 1.0; nothing to train on")
     return rows
 
 

@@ -235,13 +235,14 @@ def sft(cfg: TrainConfig) -> Path:
 
 
 def sft_trainer(cfg: TrainConfig) -> tuple[Any, Any, Any]:
-    """(trainer, tokenizer, spec) for an SFT run on the oracle's demonstrations of train tasks."""
+    """(trainer, tokenizer, spec) for an SFT run on the oracle's demonstrations of train tasks, or on the passing
+    rollouts of saved runs (`--traces`)."""
     from datasets import Dataset
     from trl import SFTConfig
 
     from scenarios import SCENARIOS
 
-    from .data import demonstrations, tokenized
+    from .data import demonstrations, passing_rollouts, tokenized
     from .trainer import SFTTrainer
 
     path, spec = model_path(cfg.model)
@@ -250,8 +251,11 @@ def sft_trainer(cfg: TrainConfig) -> tuple[Any, Any, Any]:
     cfg.save()
     # Tokenized here with TRL's generation-tagged template: the conversations mix tool-argument shapes that a
     # Dataset cannot type, and the loss covers the assistant's tokens only (never prompts or tool results).
-    rows = tokenized(demonstrations(scenarios, cfg.tasks, cfg.seed, cfg.tiers, spec.tool_format), tokenizer,
-                     spec.template, spec.thinking)
+    if cfg.traces:
+        conversations = passing_rollouts(cfg.traces, scenarios, cfg.tiers, spec.tool_format)
+    else:
+        conversations = demonstrations(scenarios, cfg.tasks, cfg.seed, cfg.tiers, spec.tool_format)
+    rows = tokenized(conversations, tokenizer, spec.template, spec.thinking)
     args = SFTConfig(
         output_dir=str(cfg.output / "trainer"), max_steps=cfg.steps, learning_rate=cfg.learning_rate,
         **batching(cfg, max(len(r["input_ids"]) for r in rows)), seed=cfg.seed, logging_steps=1, report_to="none",
