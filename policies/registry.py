@@ -40,12 +40,14 @@ def _qwen35(alias: str, repo: str) -> ModelSpec:
 
 EMBEDDED = "smollm2-135m"  # the base model, prompted with the tools
 SFT = "smollm2-135m-sft"  # the base with the SFT adapter shipped in policies/adapters/
-TRAINED = "smollm2-135m-rlvr"  # the default: SFT's model with the GRPO adapter shipped in policies/adapters/
+PAGE = "smollm2-135m-page"  # SFT's model with the adapter of GRPO on page creation
+TRAINED = "smollm2-135m-rlvr"  # the default: PAGE with the adapter of SFT on its own passing rollouts
 ADAPTERS = Path(__file__).parent / "adapters"
 ALIASES: dict[str, ModelSpec] = {
     # SmolLM2's own template knows no tools; TRL's ChatML Qwen2.5 template fits its <|im_start|> tokens.
     EMBEDDED: ModelSpec(EMBEDDED, "HuggingFaceTB/SmolLM2-135M-Instruct", "qwen2_5.jinja", "hermes"),
     SFT: ModelSpec(SFT, str(ADAPTERS / SFT), "qwen2_5.jinja", "hermes"),
+    PAGE: ModelSpec(PAGE, str(ADAPTERS / PAGE), "qwen2_5.jinja", "hermes"),
     TRAINED: ModelSpec(TRAINED, str(ADAPTERS / TRAINED), "qwen2_5.jinja", "hermes"),
     "qwen3-1.7b": _qwen3("qwen3-1.7b", "Qwen/Qwen3-1.7B"),
     "qwen3-4b": _qwen3("qwen3-4b", "Qwen/Qwen3-4B"),

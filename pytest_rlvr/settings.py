@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-DEFAULT_MODEL = "smollm2-135m-rlvr"  # SmolLM2-135M with the LoRA adapter shipped in policies/adapters/
+DEFAULT_MODEL = "smollm2-135m-rlvr"  # SmolLM2-135M with the LoRA adapters shipped in policies/adapters/
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
 """LoRA adapters saved alone: written by `python -m train --lora`, run merged over their base, and the shipped
-default model (`smollm2-135m-rlvr`): SmolLM2-135M with two adapters in policies/adapters/, SFT's and GRPO's over it."""
+default model (`smollm2-135m-rlvr`): SmolLM2-135M with three adapters in policies/adapters/: SFT's, GRPO's over it,
+and SFT on that model's own passing rollouts over both."""
 
 import json
 import subprocess
@@ -10,7 +11,7 @@ import pytest
 from safetensors.torch import load_file
 
 from policies.adapter import CONFIG, WEIGHTS, base_of, is_adapter, weights
-from policies.registry import EMBEDDED, SFT, TRAINED, resolve
+from policies.registry import EMBEDDED, PAGE, SFT, TRAINED, resolve
 from pytest_rlvr.settings import DEFAULT_MODEL
 from pytest_rlvr.trace import Trace
 
@@ -64,9 +65,9 @@ def test_a_lora_run_saves_its_adapter_alone_and_it_runs_as_the_merged_checkpoint
         assert (stacked[k] - theirs[k]).abs().max() <= 2e-2 * max(1.0, float(theirs[k].abs().max())), k
 
 
-def test_the_default_model_is_grpo_over_sft_over_the_base_each_trained_on_the_train_split():
+def test_the_default_model_is_a_chain_of_adapters_each_trained_on_the_train_split():
     assert DEFAULT_MODEL == TRAINED
-    chain = [(TRAINED, "grpo", SFT), (SFT, "sft", EMBEDDED)]  # each shipped adapter, its command, its base
+    chain = [(TRAINED, "sft", PAGE), (PAGE, "grpo", SFT), (SFT, "sft", EMBEDDED)]  # each adapter, its command, its base
     for alias, command, base in chain:
         shipped = Path(resolve(alias).model)
         assert shipped.is_relative_to(ROOT / "policies" / "adapters")
