@@ -482,6 +482,11 @@ def test_sft_on_saved_rollouts_keeps_each_distinct_one_the_checks_score_one(tiny
     held_out, _ = _saved_run(tmp_path, "oracle", "eval")
     with pytest.raises(ConfigError, match="train tasks only"):
         passing_rollouts([held_out.with_suffix(".traces.jsonl")], labels)
+    refused = subprocess.run([sys.executable, "-m", "train", "sft", "--model", str(tiny), "--scenarios", "jira_labels",
+                              "--traces", str(held_out.with_suffix(".traces.jsonl")), "--output", str(tmp_path / "no")],
+                             capture_output=True, text=True, timeout=300)
+    assert refused.returncode == 2 and "train tasks only" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1 and not (tmp_path / "no").exists()  # before anything runs
     with pytest.raises(ConfigError, match="no such file"):
         parse(["sft", "--output", "x", "--traces", str(tmp_path / "missing.traces.jsonl")])
     out = tmp_path / "rft"

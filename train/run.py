@@ -246,15 +246,15 @@ def sft_trainer(cfg: TrainConfig) -> tuple[Any, Any, Any]:
     from .trainer import SFTTrainer
 
     path, spec = model_path(cfg.model)
-    model, tokenizer = load(path, spec, cfg.lora and not cfg.float32)  # --float32: no bf16 base either
     scenarios = [SCENARIOS[n] for n in cfg.scenarios]
-    cfg.save()
-    # Tokenized here with TRL's generation-tagged template: the conversations mix tool-argument shapes that a
-    # Dataset cannot type, and the loss covers the assistant's tokens only (never prompts or tool results).
-    if cfg.traces:
+    if cfg.traces:  # read and scored before the model loads: a bad file fails in one line
         conversations = passing_rollouts(cfg.traces, scenarios, cfg.tiers, spec.tool_format)
     else:
         conversations = demonstrations(scenarios, cfg.tasks, cfg.seed, cfg.tiers, spec.tool_format)
+    model, tokenizer = load(path, spec, cfg.lora and not cfg.float32)  # --float32: no bf16 base either
+    cfg.save()
+    # Tokenized here with TRL's generation-tagged template: the conversations mix tool-argument shapes that a
+    # Dataset cannot type, and the loss covers the assistant's tokens only (never prompts or tool results).
     rows = tokenized(conversations, tokenizer, spec.template, spec.thinking)
     args = SFTConfig(
         output_dir=str(cfg.output / "trainer"), max_steps=cfg.steps, learning_rate=cfg.learning_rate,
